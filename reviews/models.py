@@ -1,0 +1,163 @@
+"""Review rounds, acknowledgements and who a plan is distributed to."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    # The round ended without this reviewer's decision (withdrawn, or another reviewer
+    # requested changes).
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Review(models.Model):
+    """One reviewer's decision on one submitted version of a plan (one row per reviewer per round)."""
+
+    Status = ReviewStatus
+
+    plan = models.ForeignKey("plans.Plan", on_delete=models.CASCADE, related_name="reviews", db_column="plan_id")
+    version = models.ForeignKey(
+        "plans.PlanVersion", on_delete=models.CASCADE, related_name="reviews", db_column="version_id",
+        verbose_name="submitted version",
+    )
+    round_number = models.PositiveIntegerField("round", default=1)
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_reviews",
+        db_column="requested_by_user_id", verbose_name="requested by",
+    )
+    reviewer_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_reviews",
+        db_column="reviewer_user_id", verbose_name="reviewer",
+    )
+    status = models.CharField("status", max_length=20, choices=Status.choices, default=Status.PENDING)
+    requested_at_utc = models.DateTimeField("requested at")
+    decided_at_utc = models.DateTimeField("decided at", null=True, blank=True)
+    notes = models.TextField("notes", blank=True)
+
+    history = HistoricalRecords(table_name="bc_review_history")
+
+    class Meta:
+        db_table = "bc_review"
+        verbose_name = "review"
+        ordering = ["-requested_at_utc", "-id"]
+        indexes = [
+            # A reviewer's queue.
+            models.Index(fields=["reviewer_user"], name="idx_bc_review_reviewer"),
+            # Open reviews.
+            models.Index(fields=["status"], name="idx_bc_review_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ReviewStatus.values), name="ck_review_status_valid"),
+            models.UniqueConstraint(
+                fields=["plan", "round_number", "reviewer_user"], name="uq_bc_review_round_reviewer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.plan} v{self.version.version_number} by {self.reviewer_user}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:review_detail", args=[self.pk])
+
+
+class Ack(models.Model):
+    """A person's confirmation that they read one version of a plan."""
+
+    plan = models.ForeignKey("plans.Plan", on_delete=models.CASCADE, related_name="acks", db_column="plan_id")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plan_acks", db_column="user_id"
+    )
+    ack_at_utc = models.DateTimeField("acknowledged at")
+    ack_version_number = models.IntegerField("version acknowledged")
+
+    class Meta:
+        db_table = "bc_ack"
+        verbose_name = "acknowledgement"
+        ordering = ["plan", "-ack_at_utc"]
+        indexes = [
+            # Has this user acknowledged this plan (and which versions)?
+            models.Index(fields=["plan", "user"], name="idx_bc_ack_plan_user"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "user", "ack_version_number"], name="uq_bc_ack_plan_user_version"
+            ),
+            models.CheckConstraint(condition=Q(ack_version_number__gt=0), name="ck_ack_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.plan} v{self.ack_version_number}"
+
+
+class PlanDistribution(models.Model):
+    """Who must acknowledge a plan, when it is not everyone in the organisation: a user or a group."""
+
+    plan = models.ForeignKey(
+        "plans.Plan", on_delete=models.CASCADE, related_name="distribution", db_column="plan_id"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        db_column="user_id",
+    )
+    group = models.ForeignKey(
+        "auth.Group", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_column="group_id"
+    )
+
+    class Meta:
+        db_table = "bc_plan_distribution"
+        verbose_name = "distribution entry"
+        verbose_name_plural = "distribution"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(group__isnull=True))
+                | (Q(user__isnull=True) & Q(group__isnull=False)),
+                name="ck_distribution_user_xor_group",
+            ),
+            models.UniqueConstraint(fields=["plan", "user"], name="uq_bc_distribution_plan_user"),
+            models.UniqueConstraint(fields=["plan", "group"], name="uq_bc_distribution_plan_group"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user or self.group)
+
+
+class AckNoticeKind(models.TextChoices):
+    LINK = "link", "Link"
+    REMINDER = "reminder", "Reminder"
+    RESEND = "resend", "New link on request"
+
+
+class AckNotice(models.Model):
+    """An acknowledgement email sent to a person (a link on approval, or a reminder)."""
+
+    Kind = AckNoticeKind
+
+    plan = models.ForeignKey("plans.Plan", on_delete=models.CASCADE, related_name="ack_notices", db_column="plan_id")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_column="user_id"
+    )
+    version_number = models.IntegerField("version")
+    kind = models.CharField("kind", max_length=20, choices=Kind.choices)
+    sent_at_utc = models.DateTimeField("sent at")
+    # The UTC day of sending; unique per (plan, user, kind, day) keeps reminders to one a day.
+    sent_on = models.DateField("sent on")
+
+    class Meta:
+        db_table = "bc_ack_notice"
+        verbose_name = "acknowledgement email"
+        ordering = ["-sent_at_utc"]
+        indexes = [
+            models.Index(fields=["plan", "user"], name="idx_bc_ack_notice_plan_user"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AckNoticeKind.values), name="ck_ack_notice_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.user} for {self.plan} v{self.version_number}"
