@@ -117,3 +117,114 @@ def pytest_runtest_setup(item):
 
         if "mysql" not in settings.DATABASES["default"]["ENGINE"]:
             pytest.skip("needs MariaDB/MySQL row locks: run with BCP_TEST_DATABASE_URL=mysql://...")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []  # email.message.EmailMessage objects, in arrival order
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                import email
+                from email import policy
+
+                message = email.message_from_bytes(envelope.content, policy=policy.default)
+                message.envelope_rcpt_tos = list(envelope.rcpt_tos)
+                sink.messages.append(message)
+                return "250 OK"
+
+        self.port = _free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def start(self):
+        self.controller.start()
+
+    def stop(self):
+        self.controller.stop()
+
+    def to(self, address: str):
+        return [m for m in self.messages if address in m.envelope_rcpt_tos]
+
+    @staticmethod
+    def text(message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @staticmethod
+    def html(message) -> str:
+        body = message.get_body(preferencelist=("html",))
+        return body.get_content() if body is not None else ""
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """Deliver the test's mail to a real local SMTP server; `smtp_server.messages` holds what arrived."""
+    sink = SmtpSink()
+    sink.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "artifacts")
+
+
+@pytest.fixture
+def browser_page(live_server, settings):
+    """A Playwright page in Debian's headless Chromium, pointed at the live server.
+
+    `page.base_url` is the live server address; `page.shot(name)` saves a screenshot
+    under artifacts/ (ignored by git).
+    """
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    settings.SITE_URL = live_server.url
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(15000)
+        page = context.new_page()
+        page.base_url = live_server.url
+        page.shot = lambda name: page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"), full_page=True)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def browser_login(page, username: str, password: str | None = None) -> None:
+    """Log in through the login form."""
+    from bcp_site.testing import PASSWORD
+
+    page.goto(f"{page.base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password or PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

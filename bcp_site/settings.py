@@ -159,6 +159,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it, even before collectstatic
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Files (attachments, exports). Local files live under var/files and are never served
 # as public media: every download goes through a permission-checked view.

@@ -6,8 +6,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("plans.urls")),
-    path("reviews/", include("reviews.urls")),
+    path("", include("plans.urls")),  # plans: list, detail, editing, versions, diffs
+    path("", include("plans.file_urls")),  # files: exports, verification, attachments
+    path("", include("plans.change_urls")),  # changes: linked changes, audit trail pages
+    path("reviews/", include("reviews.urls")),  # reviews: submit, queue, decide
+    path("ack/", include("reviews.ack_urls")),  # acks: acknowledgement links and coverage
 ]
 
 handler400 = "bcp_site.views.bad_request"

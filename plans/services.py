@@ -126,3 +126,30 @@ def plan_create(*, organisation: Organisation, template, title: str, owner, acto
         audit_record(plan=plan, actor=actor, action="plan_created", details={"title": title, "template": str(template)})
         version_create(plan=plan, actor=actor, note="Created from template")
     return plan
+
+
+def plan_prepare_edit(*, plan: Plan, actor) -> Plan:
+    """Check the plan's working copy may change now; an approved plan starts a new revision.
+
+    Call inside the caller's transaction with a locked plan row. In review or archived:
+    refused (the approved version and the submitted version must not move under the
+    reviewers). Approved: the plan goes back to draft and the approved version stays
+    recorded in `approved_version`, readable and exportable.
+    """
+    if plan.status == Plan.Status.IN_REVIEW:
+        raise ServiceError(
+            "This plan is in review, so it cannot be changed. Withdraw it from review, "
+            "or wait for the reviewers' decision.",
+            code="locked_in_review",
+        )
+    if plan.status == Plan.Status.ARCHIVED:
+        raise ServiceError("This plan is archived, so it cannot be changed. Restore it first.", code="archived")
+    if plan.status == Plan.Status.APPROVED:
+        plan.status = Plan.Status.DRAFT
+        plan.save(update_fields=["status", "updated_at"])
+        audit_record(
+            plan=plan, actor=actor, action="revision_started",
+            details={"from": Plan.Status.APPROVED, "to": Plan.Status.DRAFT,
+                     "approved_version": plan.approved_version.version_number if plan.approved_version else None},
+        )
+    return plan
