@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from reviews.admin_actions import PLAN_ACTIONS, PlanChildEditLockMixin, PlanEditLockMixin, WorkflowPermissionsMixin
+
 from .models import (
     Attachment,
     Audit,
@@ -71,18 +73,42 @@ class AuditInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ["-at_utc", "-id"]
 
 
+class PlanStoredFilesMixin:
+    """Plan deletion through plans.attachments: stored attachments and exports are removed after commit.
+
+    Last before the ModelAdmin base, so the checks of the mixins before it still run first.
+    """
+
+    def delete_model(self, request, obj):
+        from .attachments import plan_delete
+
+        plan_delete(plan=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        from .attachments import plans_delete
+
+        plans_delete(queryset=queryset, actor=request.user)
+
+
 @admin.register(Plan)
-class PlanAdmin(SimpleHistoryAdmin):
+class PlanAdmin(WorkflowPermissionsMixin, PlanEditLockMixin, PlanStoredFilesMixin, SimpleHistoryAdmin):
     list_display = ["title", "org", "status", "owner_user", "current_version", "approved_at_utc", "updated_at"]
     list_filter = ["status", "org", "template"]
     search_fields = ["title", "owner_user__username"]
     list_select_related = ["org", "owner_user", "current_version", "template"]
     readonly_fields = [
         "status", "current_version", "approved_version", "approved_at_utc", "edit_revision", "created_at", "updated_at",
+        "ack_coverage",
     ]
     raw_id_fields = ["owner_user"]
     inlines = [VersionInline, AuditInline]
-    actions = []
+    actions = PLAN_ACTIONS  # reviews.admin_actions: approve, request changes, archive, restore
+
+    @admin.display(description="acknowledgements")
+    def ack_coverage(self, obj):
+        from reviews.admin import ack_coverage_admin_link  # acknowledgement feature
+
+        return ack_coverage_admin_link(obj)
 
 
 @admin.register(PlanVersion)
@@ -100,7 +126,7 @@ class PlanVersionAdmin(SimpleHistoryAdmin):
         return False  # versions are made by saving a revision, never by hand
 
 
-class PlanChildAdmin(SimpleHistoryAdmin):
+class PlanChildAdmin(PlanChildEditLockMixin, SimpleHistoryAdmin):
     list_filter = ["plan__org"]
     list_select_related = ["plan"]
     raw_id_fields = ["plan"]
@@ -142,6 +168,24 @@ class AttachmentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # uploads go through the plan page, which checks type, size and hash
 
+    def has_change_permission(self, request, obj=None):
+        return False  # the record describes stored bytes; nothing about it may be edited
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.filter(plan__in=Plan.objects.visible_to(request.user))
+
+    def delete_model(self, request, obj):
+        from .attachments import attachment_delete
+
+        attachment_delete(attachment=obj, actor=request.user)  # audited; the file goes after commit
+
+    def delete_queryset(self, request, queryset):
+        from .attachments import attachment_delete
+
+        for attachment in queryset.select_related("plan"):
+            attachment_delete(attachment=attachment, actor=request.user)
+
 
 @admin.register(Audit)
 class AuditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -154,10 +198,83 @@ class AuditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ChangeRecord)
 class ChangeRecordAdmin(admin.ModelAdmin):
+    """Imported changes, read-only; new ones come from change files (upload view or `import_changes`).
+
+    Staff who are not superusers see only changes linked to their organisation's plans,
+    and can link uploads only to those plans.
+    """
+
     list_display = ["guid", "occurred_at_utc", "change_type", "summary", "hash_mismatch", "imported_at_utc"]
     list_filter = ["change_type", "hash_mismatch"]
     search_fields = ["guid", "summary"]
     readonly_fields = [f.name for f in ChangeRecord._meta.fields]
+    date_hierarchy = "occurred_at_utc"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        from .selectors import organisation_for
+
+        org = organisation_for(request.user)
+        return qs.filter(plan_links__plan__org=org).distinct() if org else qs.none()
+
+    def has_add_permission(self, request):
+        return False  # records come from change files only: see the upload view
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_upload_permission(self, request) -> bool:
+        return request.user.has_perm("plans.add_changerecord")
+
+    def get_urls(self):
+        from django.urls import path
+
+        upload = path(
+            "upload/", self.admin_site.admin_view(self.upload_view), name="plans_changerecord_upload",
+        )
+        return [upload, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_upload": self.has_upload_permission(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def upload_view(self, request):
+        """Upload one change file or a zip of them; the same importer as `manage.py import_changes`."""
+        from django.contrib import messages
+        from django.core.exceptions import PermissionDenied
+        from django.shortcuts import redirect
+        from django.template.response import TemplateResponse
+
+        from .change_forms import ChangeUploadForm
+        from .changes import changes_import
+
+        if not self.has_upload_permission(request):
+            raise PermissionDenied
+        form = ChangeUploadForm(request.POST or None, request.FILES or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            report = changes_import(
+                files=form.cleaned_data["file"], plan=form.cleaned_data["plan"],
+                strict=form.cleaned_data["strict"], actor=request.user,
+            )
+            shown = 20
+            for line in report.errors[:shown]:
+                self.message_user(request, f"Error: {line}", messages.ERROR)
+            for line in report.warnings[:shown]:
+                self.message_user(request, f"Warning: {line}", messages.WARNING)
+            hidden = max(len(report.errors) - shown, 0) + max(len(report.warnings) - shown, 0)
+            if hidden:
+                self.message_user(request, f"... and {hidden} more line(s) not shown.", messages.WARNING)
+            self.message_user(request, report.summary(), messages.SUCCESS if report.ok else messages.WARNING)
+            return redirect("admin:plans_changerecord_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Upload change files",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/plans/changerecord/upload.html", context)
 
 
 @admin.register(ChangeLogMap)

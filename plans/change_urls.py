@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import change_views
 
 app_name = "changes"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("plans/<int:pk>/changes/", change_views.plan_changes_list, name="plan_changes"),
+    path("plans/<int:pk>/audit/", change_views.plan_audit, name="plan_audit"),
+    path("audit/", change_views.org_audit, name="org_audit"),
+]

@@ -30,3 +30,51 @@ def get_plan_for_user(user, pk, *, perm: str | None = None, queryset=None) -> Pl
     if perm and not user.has_perm(perm):
         raise PermissionDenied("Your role does not allow this action on plans.")
     return plan
+
+
+def organisation_members(org_id):
+    """Users of an organisation, by name (a queryset: one query when evaluated)."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model().objects.filter(membership__organisation_id=org_id, is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def plan_list_for_user(user, *, status: str = "", owner_id=None, search: str = ""):
+    """The user's organisation's plans, newest change first, with `review_needed` (one query per page).
+
+    The wide JSON working copy is deferred: the list never shows it.
+    """
+    from .changes import annotate_review_needed
+
+    qs = Plan.objects.visible_to(user).select_related("owner_user", "current_version").defer(
+        "draft_content_json", "current_version__content_json"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if owner_id:
+        qs = qs.filter(owner_user_id=owner_id)
+    if search:
+        qs = qs.filter(title__icontains=search)
+    return annotate_review_needed(qs).order_by("-updated_at", "-id")
+
+
+def plan_detail_queryset():
+    """Plans with what the plan page shows alongside (template, versions, owner) in the same query."""
+    return Plan.objects.select_related("template", "owner_user", "current_version", "approved_version").defer(
+        "approved_version__content_json"
+    )
+
+
+def colleagues_of(user):
+    """Active users of `user`'s organisation, by name (a queryset: one query when evaluated)."""
+    from django.contrib.auth import get_user_model
+
+    if not getattr(user, "is_authenticated", False):
+        return get_user_model().objects.none()
+    return (
+        get_user_model().objects.filter(membership__organisation__memberships__user=user, is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )

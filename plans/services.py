@@ -16,10 +16,11 @@ from .models import Audit, Contact, Organisation, Plan, PlanVersion, Process, Ri
 class ServiceError(Exception):
     """A rule refused the request; the message is written for the person who asked."""
 
-    def __init__(self, message: str, *, code: str = "invalid"):
+    def __init__(self, message: str, *, code: str = "invalid", problems: list[str] | None = None):
         super().__init__(message)
         self.message = message
         self.code = code
+        self.problems = problems or []  # itemised reasons, when there are several
 
 
 def audit_record(*, plan: Plan, actor, action: str, details: dict[str, Any] | None = None) -> Audit:
@@ -153,3 +154,190 @@ def plan_prepare_edit(*, plan: Plan, actor) -> Plan:
                      "approved_version": plan.approved_version.version_number if plan.approved_version else None},
         )
     return plan
+
+
+# ---------------------------------------------------------------------------
+# Editing the working copy and the live rows (plan pages).
+#
+# Every function below locks the plan row, refuses a stale form (the form's
+# `expected_revision` differs from `Plan.edit_revision`: someone saved since the
+# form was opened), checks the plan may change now (`plan_prepare_edit`), writes,
+# bumps `edit_revision` and leaves an audit row saying what changed.
+# ---------------------------------------------------------------------------
+
+CONTACT_FIELDS = ("name", "role", "phone", "email", "notes")
+PROCESS_FIELDS = ("name", "description", "rto_minutes", "rpo_minutes", "mtpd_minutes", "impact_rating",
+                  "dependencies_json")
+RISK_FIELDS = ("threat", "likelihood", "impact", "mitigation", "owner_user")
+
+
+def _lock_for_edit(*, plan: Plan, actor, expected_revision: int | None) -> Plan:
+    """Lock the plan row, refuse a stale form, check the plan may change. Call inside atomic()."""
+    locked = Plan.objects.select_for_update().get(pk=plan.pk)
+    if expected_revision is not None and int(expected_revision) != locked.edit_revision:
+        last = locked.audit_entries.select_related("actor_user").order_by("-at_utc", "-id").first()
+        who = ""
+        if last is not None and last.actor_user is not None:
+            who = last.actor_user.get_full_name() or last.actor_user.get_username()
+        raise ServiceError(
+            f"{who or 'Someone else'} saved this plan after you opened this form, so your changes were "
+            "not saved and nothing was overwritten. Your input is still below: open the plan in another "
+            "tab to see what changed, then press Save again to replace it with your input.",
+            code="conflict",
+        )
+    plan_prepare_edit(plan=locked, actor=actor)
+    return locked
+
+
+def _bump(locked: Plan, plan: Plan) -> None:
+    locked.edit_revision += 1
+    locked.save(update_fields=["edit_revision", "draft_content_json", "status", "updated_at"])
+    plan.edit_revision = locked.edit_revision
+    plan.status = locked.status
+    plan.draft_content_json = locked.draft_content_json
+
+
+def _audit_value(value: Any) -> Any:
+    """A JSON-friendly form of a field value for audit details."""
+    if hasattr(value, "pk"):
+        return str(value)
+    if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
+        return value
+    return str(value)
+
+
+def plan_section_update(*, plan: Plan, section_key: str, values: dict[str, Any], actor,
+                        expected_revision: int | None) -> Plan:
+    """Store one section's values in the working copy; audit `section_updated` with the changed fields."""
+    with transaction.atomic():
+        locked = _lock_for_edit(plan=plan, actor=actor, expected_revision=expected_revision)
+        content = dict(locked.draft_content_json or {})
+        before = dict(content.get(section_key) or {})
+        content[section_key] = dict(values)
+        changed = sorted(key for key in set(before) | set(values) if before.get(key) != values.get(key))
+        locked.draft_content_json = content
+        _bump(locked, plan)
+        audit_record(
+            plan=locked, actor=actor, action="section_updated",
+            details={"section": section_key, "fields": changed},
+        )
+    return plan
+
+
+def _row_save(*, plan: Plan, actor, expected_revision, model, instance_id, values: dict[str, Any],
+              fields: tuple[str, ...], kind: str, label_field: str, extra=None):
+    with transaction.atomic():
+        locked = _lock_for_edit(plan=plan, actor=actor, expected_revision=expected_revision)
+        if instance_id is None:
+            row = model(plan=locked)
+            changes = None
+        else:
+            row = model.objects.filter(plan=locked, pk=instance_id).first()
+            if row is None:
+                raise ServiceError(f"This {kind} no longer exists: someone removed it.", code="not_found")
+            changes = {}
+        for field in fields:
+            new = values.get(field, getattr(row, field) if instance_id is not None else None)
+            if new is None and field not in {"rto_minutes", "rpo_minutes", "mtpd_minutes", "owner_user"}:
+                new = [] if field == "dependencies_json" else ""
+            old = getattr(row, field) if instance_id is not None else None
+            if changes is not None and old != new:
+                changes[field] = [_audit_value(old), _audit_value(new)]
+            setattr(row, field, new)
+        if extra is not None:
+            for field, (old, new) in extra(row).items():
+                if changes is not None and old != new:
+                    changes[field] = [_audit_value(old), _audit_value(new)]
+        row.save()
+        _bump(locked, plan)
+        if changes is None:
+            audit_record(plan=locked, actor=actor, action=f"{kind}_added",
+                         details={kind: getattr(row, label_field), "id": row.pk})
+        else:
+            audit_record(plan=locked, actor=actor, action=f"{kind}_changed",
+                         details={kind: getattr(row, label_field), "id": row.pk, "changes": changes})
+    return row
+
+
+def _row_delete(*, plan: Plan, actor, expected_revision, model, instance_id, kind: str, label_field: str) -> None:
+    with transaction.atomic():
+        locked = _lock_for_edit(plan=plan, actor=actor, expected_revision=expected_revision)
+        row = model.objects.filter(plan=locked, pk=instance_id).first()
+        if row is None:
+            raise ServiceError(f"This {kind} no longer exists: someone removed it.", code="not_found")
+        label = getattr(row, label_field)
+        row.delete()
+        _bump(locked, plan)
+        audit_record(plan=locked, actor=actor, action=f"{kind}_removed", details={kind: label, "id": instance_id})
+
+
+def contact_save(*, plan: Plan, actor, expected_revision: int | None, values: dict[str, Any],
+                 contact_id: int | None = None) -> Contact:
+    """Add a contact (`contact_id` None) or change one; audit `contact_added` / `contact_changed`."""
+    return _row_save(plan=plan, actor=actor, expected_revision=expected_revision, model=Contact,
+                     instance_id=contact_id, values=values, fields=CONTACT_FIELDS, kind="contact",
+                     label_field="name")
+
+
+def contact_delete(*, plan: Plan, actor, expected_revision: int | None, contact_id: int) -> None:
+    _row_delete(plan=plan, actor=actor, expected_revision=expected_revision, model=Contact,
+                instance_id=contact_id, kind="contact", label_field="name")
+
+
+def process_save(*, plan: Plan, actor, expected_revision: int | None, values: dict[str, Any],
+                 process_id: int | None = None) -> Process:
+    """Add or change a critical process. RTO must not exceed MTPD (the database refuses it too)."""
+    rto, mtpd = values.get("rto_minutes"), values.get("mtpd_minutes")
+    if rto is not None and mtpd is not None and rto > mtpd:
+        raise ServiceError("The recovery time objective cannot be longer than the maximum tolerable period "
+                           "of disruption.", code="rto_exceeds_mtpd")
+    return _row_save(plan=plan, actor=actor, expected_revision=expected_revision, model=Process,
+                     instance_id=process_id, values=values, fields=PROCESS_FIELDS, kind="process",
+                     label_field="name")
+
+
+def process_delete(*, plan: Plan, actor, expected_revision: int | None, process_id: int) -> None:
+    _row_delete(plan=plan, actor=actor, expected_revision=expected_revision, model=Process,
+                instance_id=process_id, kind="process", label_field="name")
+
+
+def risk_save(*, plan: Plan, actor, expected_revision: int | None, values: dict[str, Any],
+              risk_id: int | None = None) -> Risk:
+    """Add or change a risk; the rating is computed from likelihood and impact (`plans.risk`)."""
+    from .risk import risk_rating
+
+    def rate(row: Risk) -> dict[str, tuple]:
+        old = row.rating
+        row.rating = risk_rating(row.likelihood, row.impact)
+        return {"rating": (old, row.rating)}
+
+    return _row_save(plan=plan, actor=actor, expected_revision=expected_revision, model=Risk,
+                     instance_id=risk_id, values=values, fields=RISK_FIELDS, kind="risk",
+                     label_field="threat", extra=rate)
+
+
+def risk_delete(*, plan: Plan, actor, expected_revision: int | None, risk_id: int) -> None:
+    _row_delete(plan=plan, actor=actor, expected_revision=expected_revision, model=Risk,
+                instance_id=risk_id, kind="risk", label_field="threat")
+
+
+def revision_save(*, plan: Plan, actor, note: str, expected_revision: int | None = None) -> PlanVersion:
+    """"Save revision": check the working copy against the template, then create version N+1.
+
+    Refused (code `invalid_content`, `problems` lists each one) when the content does not
+    satisfy the template, e.g. a required field is empty; refused without a change note.
+    """
+    from templates_app.schema import validate_content
+
+    note = (note or "").strip()
+    if not note:
+        raise ServiceError("Write a change note: say what changed in this revision.", code="note_required")
+    with transaction.atomic():
+        locked = _lock_for_edit(plan=plan, actor=actor, expected_revision=expected_revision)
+        problems = list(validate_content(locked.template, locked.draft_content_json or {}) or [])
+        if problems:
+            raise ServiceError(
+                "The plan cannot be saved as a revision until these are fixed: " + "; ".join(map(str, problems)),
+                code="invalid_content", problems=[str(p) for p in problems],
+            )
+        return version_create(plan=plan, actor=actor, note=note)

@@ -1,24 +1,409 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+"""Plan pages: list, create, detail, section editing, contacts/processes/risks, versions and diffs.
 
-from .models import Plan
-from .selectors import get_plan_for_user
+Views parse input, call one service, and render or redirect. Access always goes through
+`get_plan_for_user` (404 outside the user's organisation, 403 without the permission).
+"""
 
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from templates_app.schema import template_sections, validate_content
+
+from . import services
+from .charts import recovery_chart_svg, risk_heatmap
+from .diff import version_diff
+from .forms import (
+    ContactForm,
+    EditRevisionForm,
+    PlanCreateForm,
+    PlanFilterForm,
+    ProcessForm,
+    RiskForm,
+    VersionCreateForm,
+)
+from .models import Contact, Plan, Process, Risk
+from .selectors import colleagues_of, get_plan_for_user, plan_detail_queryset, plan_list_for_user
+from .services import ServiceError, contact_snapshot, process_snapshot, risk_snapshot
+
+EDIT_PERM = "plans.change_plan"
+PLANS_PER_PAGE = 25
+VERSIONS_PER_PAGE = 25
+AUDIT_ON_PLAN_PAGE = 10
+VERSIONS_ON_PLAN_PAGE = 5
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _display_sections(sections, content, *, contacts, users) -> list[dict]:
+    """Sections with each field's value ready to show (text, or a table's headers and rows)."""
+    from templates_app.values import display_value, table_display
+
+    shown = []
+    for section in sections:
+        values = (content or {}).get(section["key"]) or {}
+        items = []
+        for field in section["fields"]:
+            value = values.get(field["key"])
+            item = {"field": field, "label": field["label"], "text": "", "headers": None, "rows": None}
+            if field.get("type") == "table":
+                item["headers"], item["rows"] = table_display(field, value)
+            else:
+                item["text"] = display_value(field, value, contacts=contacts, users=users)
+            items.append(item)
+        shown.append({"section": section, "key": section["key"], "title": section["title"], "items": items})
+    return shown
+
+
+def _user_labels(users) -> dict:
+    return {u.pk: (u.get_full_name() or u.get_username()) for u in users}
+
+
+def _contact_labels(contacts: list[dict]) -> dict:
+    return {c.get("id"): c.get("name", "") for c in contacts}
+
+
+def _has_user_fields(sections) -> bool:
+    return any(field.get("type") == "user" or any(c.get("type") == "user" for c in field.get("columns", []))
+               for section in sections for field in section["fields"])
+
+
+def _current_revision(plan: Plan) -> int:
+    return Plan.objects.values_list("edit_revision", flat=True).get(pk=plan.pk)
+
+
+def _with_revision(data, revision: int):
+    """A copy of posted data whose edit_revision is the plan's current one (after a conflict)."""
+    data = data.copy()
+    data["edit_revision"] = str(revision)
+    return data
+
+
+def _editable_notice(plan: Plan) -> str:
+    if plan.status == Plan.Status.IN_REVIEW:
+        return "This plan is in review: it cannot be changed until it is withdrawn or decided."
+    if plan.status == Plan.Status.ARCHIVED:
+        return "This plan is archived: restore it before changing it."
+    if plan.status == Plan.Status.APPROVED:
+        return ("This plan is approved. Saving a change starts a new draft revision; the approved "
+                "version stays available until the new one is approved.")
+    return ""
+
+
+# --- list and create ---------------------------------------------------------------------
 
 @login_required
 def plan_list(request):
-    plans = Plan.objects.visible_to(request.user).select_related("owner_user")[:50]
-    return render(request, "plans/plan_list.html", {"plans": plans})
+    members = colleagues_of(request.user)
+    filter_form = PlanFilterForm(request.GET or None, members=members)
+    filters = filter_form.filters() if request.GET else {"status": "", "owner_id": None, "search": ""}
+    paginator = Paginator(plan_list_for_user(request.user, **filters), PLANS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(request, "plans/plan_list.html", {
+        "filter_form": filter_form, "page_obj": page, "plans": page.object_list,
+        "filtered": any(filters.values()),
+    })
 
 
 @login_required
+@permission_required("plans.add_plan", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def plan_create(request):
+    from .selectors import organisation_for
+
+    organisation = organisation_for(request.user)
+    if organisation is None:
+        raise PermissionDenied("You are not a member of an organisation, so you cannot create plans.")
+    members = colleagues_of(request.user)
+    if request.method == "POST":
+        form = PlanCreateForm(request.POST, members=members)
+        if form.is_valid():
+            plan = services.plan_create(
+                organisation=organisation, template=form.cleaned_data["template"],
+                title=form.cleaned_data["title"], owner=form.cleaned_data["owner"], actor=request.user,
+            )
+            messages.success(request, f"Plan “{plan.title}” created with version 1 from its template.")
+            return redirect(plan)
+    else:
+        form = PlanCreateForm(members=members, initial={"owner": request.user.pk})
+    return render(request, "plans/plan_create.html", {"form": form})
+
+
+# --- plan page ---------------------------------------------------------------------------
+
+@login_required
 def plan_detail(request, pk):
+    plan = get_plan_for_user(request.user, pk, queryset=plan_detail_queryset())
+    sections = template_sections(plan.template)
+    contacts = [contact_snapshot(c) for c in plan.contacts.order_by("name", "id")]
+    processes = [process_snapshot(p) for p in plan.processes.order_by("name", "id")]
+    risks = [risk_snapshot(r) for r in plan.risks.select_related("owner_user").order_by("threat", "id")]
+    users = _user_labels(colleagues_of(request.user)) if _has_user_fields(sections) else {}
+    working = {**(plan.draft_content_json or {}), "contacts": contacts, "processes": processes, "risks": risks}
+    active = plan.current_version
+    unsaved = active is None or active.content_json != working
+    versions = list(
+        plan.versions.select_related("authored_by_user").defer("content_json").order_by("-version_number")
+        [:VERSIONS_ON_PLAN_PAGE + 1]
+    )
+    audit = list(plan.audit_entries.select_related("actor_user").order_by("-at_utc", "-id")[:AUDIT_ON_PLAN_PAGE])
+    return render(request, "plans/plan_detail.html", {
+        "plan": plan,
+        "sections": _display_sections(sections, plan.draft_content_json, contacts=_contact_labels(contacts),
+                                      users=users),
+        "contacts": contacts, "processes": processes, "risks": risks,
+        "heatmap": risk_heatmap(risks), "recovery_svg": recovery_chart_svg(processes),
+        "unsaved": unsaved, "active": active,
+        "versions": versions[:VERSIONS_ON_PLAN_PAGE], "more_versions": len(versions) > VERSIONS_ON_PLAN_PAGE,
+        "audit": audit, "can_edit": request.user.has_perm(EDIT_PERM),
+        "editable_notice": _editable_notice(plan),
+    })
+
+
+# --- section editing -----------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def section_edit(request, pk, section_key):
+    from templates_app.forms import build_section_form
+
+    plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM, queryset=plan_detail_queryset())
+    section = next((s for s in template_sections(plan.template) if s["key"] == section_key), None)
+    if section is None:
+        raise Http404("This plan's template has no such section.")
+    initial = (plan.draft_content_json or {}).get(section_key) or {}
+    if request.method == "POST":
+        form = build_section_form(section, plan=plan, data=request.POST, initial=initial)
+        revision_form = EditRevisionForm(request.POST)
+        if getattr(form, "wants_more_rows", False):
+            # "Add a row" on a table field: show the form again with the extra row, save nothing.
+            return _render_section(request, plan, section, form, revision_form)
+        if not revision_form.is_valid():
+            raise BadRequest("The form was incomplete: open it again from the plan page.")
+        if form.is_valid():
+            try:
+                services.plan_section_update(
+                    plan=plan, section_key=section_key, values=form.section_values(), actor=request.user,
+                    expected_revision=revision_form.cleaned_data["edit_revision"],
+                )
+            except ServiceError as error:
+                form.add_error(None, error.message)
+                if error.code == "conflict":
+                    revision_form = EditRevisionForm(initial={"edit_revision": _current_revision(plan)})
+            else:
+                messages.success(request, f"“{section['title']}” saved in the working copy.")
+                return redirect(reverse("plans:plan_detail", args=[plan.pk]) + f"#section-{section_key}")
+    else:
+        form = build_section_form(section, plan=plan, initial=initial)
+        revision_form = EditRevisionForm(initial={"edit_revision": plan.edit_revision})
+    return _render_section(request, plan, section, form, revision_form)
+
+
+def _render_section(request, plan, section, form, revision_form):
+    return render(request, "plans/section_edit.html", {
+        "plan": plan, "section": section, "form": form, "revision_form": revision_form,
+        "editable_notice": _editable_notice(plan),
+    })
+
+
+# --- contacts, processes, risks ------------------------------------------------------------
+
+ROWS = {
+    "contact": {"model": Contact, "form": ContactForm, "save": services.contact_save,
+                "delete": services.contact_delete, "id_kw": "contact_id", "anchor": "contacts",
+                "title": "contact", "label": "name"},
+    "process": {"model": Process, "form": ProcessForm, "save": services.process_save,
+                "delete": services.process_delete, "id_kw": "process_id", "anchor": "processes",
+                "title": "critical process", "label": "name"},
+    "risk": {"model": Risk, "form": RiskForm, "save": services.risk_save,
+             "delete": services.risk_delete, "id_kw": "risk_id", "anchor": "risks",
+             "title": "risk", "label": "threat"},
+}
+
+
+def _row_form(kind, request, *, data=None, instance=None, initial=None):
+    kwargs = {"data": data, "instance": instance, "initial": initial}
+    if kind == "risk":
+        kwargs["members"] = colleagues_of(request.user)
+    return ROWS[kind]["form"](**kwargs)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def row_edit(request, pk, kind, row_id=None):
+    """Add (`row_id` None) or change a contact, process or risk of the plan."""
+    spec = ROWS[kind]
+    plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM)
+    instance = get_object_or_404(spec["model"], plan=plan, pk=row_id) if row_id is not None else None
+    if request.method == "POST":
+        form = _row_form(kind, request, data=request.POST, instance=instance)
+        if form.is_valid():
+            values = form.service_values() if hasattr(form, "service_values") else {
+                f: form.cleaned_data.get(f) for f in form.Meta.fields
+            }
+            try:
+                row = spec["save"](plan=plan, actor=request.user, values=values,
+                                   expected_revision=form.cleaned_data["edit_revision"],
+                                   **{spec["id_kw"]: row_id})
+            except ServiceError as error:
+                if error.code == "conflict":
+                    form = _row_form(kind, request, data=_with_revision(request.POST, _current_revision(plan)),
+                                     instance=instance)
+                    form.is_valid()
+                form.add_error(None, error.message)
+            else:
+                verb = "added" if row_id is None else "saved"
+                messages.success(request, f"{spec['title'].capitalize()} “{getattr(row, spec['label'])}” {verb}.")
+                return redirect(reverse("plans:plan_detail", args=[plan.pk]) + f"#{spec['anchor']}")
+    else:
+        form = _row_form(kind, request, instance=instance, initial={"edit_revision": plan.edit_revision})
+    return render(request, "plans/row_edit.html", {
+        "plan": plan, "form": form, "kind": kind, "spec": spec, "row": instance,
+        "editable_notice": _editable_notice(plan),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def row_delete(request, pk, kind, row_id):
+    """Confirm (GET) and remove (POST) a contact, process or risk."""
+    spec = ROWS[kind]
+    plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM)
+    row = get_object_or_404(spec["model"], plan=plan, pk=row_id)
+    if request.method == "POST":
+        form = EditRevisionForm(request.POST)
+        if form.is_valid():
+            try:
+                spec["delete"](plan=plan, actor=request.user, expected_revision=form.cleaned_data["edit_revision"],
+                               **{spec["id_kw"]: row_id})
+            except ServiceError as error:
+                if error.code == "conflict":
+                    form = EditRevisionForm(_with_revision(request.POST, _current_revision(plan)))
+                    form.is_valid()
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"{spec['title'].capitalize()} “{getattr(row, spec['label'])}” removed.")
+                return redirect(reverse("plans:plan_detail", args=[plan.pk]) + f"#{spec['anchor']}")
+    else:
+        form = EditRevisionForm(initial={"edit_revision": plan.edit_revision})
+    return render(request, "plans/row_delete.html", {
+        "plan": plan, "form": form, "kind": kind, "spec": spec, "row": row, "label": getattr(row, spec["label"]),
+    })
+
+
+# --- versions ----------------------------------------------------------------------------
+
+def _working_content(plan: Plan) -> dict:
+    """The working copy plus the live rows, shaped like a version's content_json (three queries)."""
+    return {**(plan.draft_content_json or {}), **services.plan_snapshot(plan)}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_create(request, pk):
+    plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM, queryset=plan_detail_queryset())
+    problems: list[str] = []
+    if request.method == "POST":
+        form = VersionCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                version = services.revision_save(
+                    plan=plan, actor=request.user, note=form.cleaned_data["note"],
+                    expected_revision=form.cleaned_data["edit_revision"],
+                )
+            except ServiceError as error:
+                problems = error.problems
+                if error.code == "conflict":
+                    form = VersionCreateForm(_with_revision(request.POST, _current_revision(plan)))
+                    form.is_valid()
+                form.add_error(None, error.message if not problems else
+                               "The plan cannot be saved as a revision until the problems listed are fixed.")
+            else:
+                messages.success(request, f"Version {version.version_number} saved.")
+                return redirect(version)
+    else:
+        form = VersionCreateForm(initial={"edit_revision": plan.edit_revision})
+        problems = validate_content(plan.template, plan.draft_content_json or {})
+    sections = template_sections(plan.template)
+    active = plan.current_version
+    diff = version_diff(plan.template, active.content_json if active else {}, _working_content(plan),
+                        sections=sections)
+    return render(request, "plans/version_create.html", {
+        "plan": plan, "form": form, "problems": problems, "diff": diff, "active": active,
+        "section_keys": {s["title"]: s["key"] for s in sections},
+        "editable_notice": _editable_notice(plan),
+    })
+
+
+@login_required
+def version_list(request, pk):
     plan = get_plan_for_user(request.user, pk)
-    return render(request, "plans/plan_detail.html", {"plan": plan})
+    versions = plan.versions.select_related("authored_by_user").defer("content_json").order_by("-version_number")
+    page = Paginator(versions, VERSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    numbers = list(plan.versions.order_by("-version_number").values_list("version_number", flat=True))
+    return render(request, "plans/version_list.html", {
+        "plan": plan, "page_obj": page, "versions": page.object_list, "numbers": numbers,
+    })
 
 
 @login_required
 def version_detail(request, pk, number):
-    plan = get_plan_for_user(request.user, pk)
-    version = get_object_or_404(plan.versions, version_number=number)
-    return render(request, "plans/version_detail.html", {"plan": plan, "version": version})
+    """One version, rendered only from its content_json (plus the template's structure)."""
+    plan = get_plan_for_user(request.user, pk, queryset=plan_detail_queryset())
+    version = get_object_or_404(plan.versions.select_related("authored_by_user"), version_number=number)
+    content = version.content_json or {}
+    sections = template_sections(plan.template)
+    contacts = list(content.get("contacts") or [])
+    processes = list(content.get("processes") or [])
+    risks = list(content.get("risks") or [])
+    users = _user_labels(colleagues_of(request.user)) if _has_user_fields(sections) else {}
+    return render(request, "plans/version_detail.html", {
+        "plan": plan, "version": version,
+        "sections": _display_sections(sections, content, contacts=_contact_labels(contacts), users=users),
+        "contacts": contacts, "processes": processes, "risks": risks,
+        "heatmap": risk_heatmap(risks), "recovery_svg": recovery_chart_svg(processes),
+        "is_approved": plan.approved_version_id == version.pk,
+    })
+
+
+WORKING_COPY = "working"
+
+
+@login_required
+def version_compare(request, pk):
+    """The differences between two versions (`?old=1&new=2`; `new=working` is the unsaved working copy)."""
+    plan = get_plan_for_user(request.user, pk, queryset=plan_detail_queryset())
+    numbers = list(plan.versions.order_by("-version_number").values_list("version_number", flat=True))
+    if not numbers:
+        raise Http404("This plan has no versions yet.")
+    new_raw = request.GET.get("new") or str(numbers[0])
+    try:
+        new_number = None if new_raw == WORKING_COPY else int(new_raw)
+        default_old = numbers[0] if new_number is None else max(new_number - 1, 1)
+        old_number = int(request.GET.get("old") or default_old)
+    except ValueError:
+        return render(request, "error.html", {"status": 400, "title": "Bad request",
+                                              "message": "Choose two versions from the lists."}, status=400)
+    wanted = {old_number} | ({new_number} if new_number is not None else set())
+    found = {v.version_number: v for v in plan.versions.filter(version_number__in=wanted)}
+    if wanted - set(found):
+        raise Http404("This plan has no version with that number.")
+    old = found[old_number]
+    if new_number is None:
+        new, new_content = None, _working_content(plan)
+    else:
+        new, new_content = found[new_number], found[new_number].content_json
+    diff = version_diff(plan.template, old.content_json, new_content)
+    return render(request, "plans/version_compare.html", {
+        "plan": plan, "old": old, "new": new, "diff": diff, "numbers": numbers,
+        "old_number": old_number, "new_value": WORKING_COPY if new is None else str(new_number),
+        "working": WORKING_COPY,
+    })
+

@@ -1,7 +1,203 @@
+"""Pages of the review workflow: submit, withdraw, my reviews, a review and its decision, archive, restore.
+
+Thin views: they check access, call one service from reviews.services and redirect;
+a refused request (ServiceError) becomes a form error or a message, never a 500.
+"""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from plans.diff import version_diff
+from plans.models import Plan, PlanVersion
+from plans.selectors import get_plan_for_user
+from plans.services import ServiceError
+
+from . import services
+from .forms import RequestChangesForm, SubmitForReviewForm
+from .models import Review
+
+QUEUE_PAGE_SIZE = 25
+
+
+def get_review_for_user(user, pk, *, perm: str | None = None) -> Review:
+    """The review `pk` if it belongs to a plan of the user's organisation (else 404); 403 without `perm`."""
+    try:
+        review = (
+            Review.objects.select_related("plan", "plan__template", "version", "reviewer_user", "requested_by_user")
+            .filter(plan__in=Plan.objects.visible_to(user))
+            .get(pk=pk)
+        )
+    except (Review.DoesNotExist, ValueError, TypeError):
+        raise Http404("No review with that number exists in your organisation.") from None
+    if perm and not user.has_perm(perm):
+        raise PermissionDenied("Your role does not allow this action on reviews.")
+    return review
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def submit(request, pk):
+    """Choose reviewers and submit the plan's active version for review."""
+    plan = get_plan_for_user(request.user, pk, perm=services.PERM_SUBMIT)
+    eligible = services.eligible_reviewers(plan, actor=request.user)
+    form = SubmitForReviewForm(request.POST if request.method == "POST" else None, eligible=eligible)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reviews = services.plan_submit_for_review(
+                plan=plan, actor=request.user, reviewers=form.cleaned_data["reviewers"]
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            names = ", ".join(r.reviewer_user.get_full_name() or r.reviewer_user.get_username() for r in reviews)
+            messages.success(request, f"Submitted version {reviews[0].version.version_number} for review by {names}.")
+            return redirect(plan)
+    return render(request, "reviews/submit.html", {"plan": plan, "form": form})
+
+
+def _plan_action(request, pk, *, perm, service, success):
+    plan = get_plan_for_user(request.user, pk, perm=perm)
+    try:
+        service(plan=plan, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect(plan)
+
+
+@login_required
+@require_POST
+def withdraw(request, pk):
+    return _plan_action(
+        request, pk, perm=services.PERM_SUBMIT, service=services.plan_withdraw,
+        success="Withdrawn from review: the plan is a draft again and can be changed.",
+    )
+
+
+@login_required
+@require_POST
+def archive(request, pk):
+    return _plan_action(
+        request, pk, perm=services.PERM_ARCHIVE, service=services.plan_archive,
+        success="Archived. The approved version stays readable; restore the plan to work on it again.",
+    )
+
+
+@login_required
+@require_POST
+def restore(request, pk):
+    return _plan_action(
+        request, pk, perm=services.PERM_RESTORE, service=services.plan_restore,
+        success="Restored: the plan is a draft again.",
+    )
+
+
+@login_required
+def queue(request):
+    """My reviews: pending ones first (oldest request first), then decided ones, paginated."""
+    if not request.user.has_perm(services.PERM_APPROVE):
+        raise PermissionDenied("Only reviewers have a review queue.")
+    reviews = (
+        Review.objects.filter(reviewer_user=request.user, plan__in=Plan.objects.visible_to(request.user))
+        .select_related("plan", "version", "requested_by_user")
+        .defer("version__content_json", "plan__draft_content_json")
+        .annotate(
+            open_first=Case(When(status=Review.Status.PENDING, then=Value(0)), default=Value(1),
+                            output_field=IntegerField())
+        )
+        .order_by("open_first", "-requested_at_utc", "-id")
+    )
+    page = Paginator(reviews, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "reviews/queue.html", {"page": page, "reviews": page.object_list})
+
+
+def _base_version(review: Review) -> PlanVersion | None:
+    """The last version approved before the reviewed one (None for a first approval)."""
+    plan = review.plan
+    numbers = {
+        (entry.get("version") if isinstance(entry, dict) else None)
+        for entry in plan.audit_entries.filter(action="plan_approved").values_list("details_json", flat=True)
+    }
+    if plan.approved_version_id:
+        numbers.add(plan.approved_version.version_number)
+    earlier = [n for n in numbers if isinstance(n, int) and n < review.version.version_number]
+    if not earlier:
+        return None
+    return plan.versions.filter(version_number=max(earlier)).first()
+
+
+def _review_page(request, review: Review, *, changes_form=None, status=200):
+    base = _base_version(review)
+    diff = version_diff(review.plan.template, base.content_json if base else {}, review.version.content_json)
+    round_reviews = (
+        review.plan.reviews.filter(round_number=review.round_number).select_related("reviewer_user").order_by("id")
+    )
+    can_decide = (
+        review.status == Review.Status.PENDING
+        and review.reviewer_user_id == request.user.pk
+        and review.plan.status == Plan.Status.IN_REVIEW
+    )
+    context = {
+        "review": review,
+        "plan": review.plan,
+        "version": review.version,
+        "base_version": base,
+        "diff": diff,
+        "round_reviews": round_reviews,
+        "can_decide": can_decide,
+        "can_approve": can_decide and request.user.has_perm(services.PERM_APPROVE),
+        "can_request_changes": can_decide and request.user.has_perm(services.PERM_REQUEST_CHANGES),
+        "changes_form": changes_form or RequestChangesForm(),
+    }
+    return render(request, "reviews/review_detail.html", context, status=status)
 
 
 @login_required
 def review_detail(request, pk):
-    raise Http404("Reviews are not available yet.")
+    """A review: what changed since the last approved version, and the decision forms for the reviewer."""
+    review = get_review_for_user(request.user, pk, perm="reviews.view_review")
+    return _review_page(request, review)
+
+
+@login_required
+@require_POST
+def approve(request, pk):
+    review = get_review_for_user(request.user, pk, perm=services.PERM_APPROVE)
+    try:
+        decided = services.review_approve(review=review, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(review)
+    decided.plan.refresh_from_db(fields=["status"])
+    if decided.plan.status == Plan.Status.APPROVED:
+        messages.success(request, f"Approved. Every reviewer has approved: version "
+                                  f"{review.version.version_number} is now the approved plan.")
+    else:
+        messages.success(request, "Approved. The plan stays in review until every reviewer has approved it.")
+    return redirect(review)
+
+
+@login_required
+@require_POST
+def request_changes(request, pk):
+    review = get_review_for_user(request.user, pk, perm=services.PERM_REQUEST_CHANGES)
+    form = RequestChangesForm(request.POST)
+    if not form.is_valid():
+        return _review_page(request, review, changes_form=form)
+    try:
+        services.review_request_changes(review=review, actor=request.user, notes=form.cleaned_data["notes"])
+    except ServiceError as exc:
+        if exc.code == "notes_required":
+            form.add_error("notes", exc.message)
+            return _review_page(request, review, changes_form=form)
+        messages.error(request, exc.message)
+        return redirect(review)
+    messages.success(request, "Changes requested. The plan is back in draft and the editor sees your notes.")
+    return redirect(review)

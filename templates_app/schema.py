@@ -1,17 +1,175 @@
-"""Reading a template's sections: the one place that merges `schema_json` and section rows.
+"""The template schema: reading a template's sections, and checking templates and content.
 
 Everything that needs a template's structure (forms, plan pages, exports, diffs) calls
 `template_sections()`; nothing else reads `schema_json["sections"]` directly.
+
+The format is documented in docs/template-schema.md. `validate_template_schema()` checks a
+template's `schema_json` (a JSON Schema for the shape, then the rules JSON Schema cannot
+express: unique keys, reserved keys, defaults that fit their field, min <= max, ...) and
+raises `TemplateSchemaError` whose `.errors` name the path of each mistake, e.g.
+``sections[3].fields[2].type: 'colour' is not a field type``.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from jsonschema import Draft202012Validator
 
 # Top-level keys of a version's content_json that hold the snapshot of live rows; a
 # template section may not use them as its key.
 RESERVED_SECTION_KEYS = frozenset({"contacts", "processes", "risks"})
+
+# Field type -> what a value of that type looks like in content_json.
+FIELD_TYPES: dict[str, str] = {
+    "text": "a string (one line)",
+    "textarea": "a string (several lines)",
+    "integer": "a whole number",
+    "decimal": "a decimal number, stored as a string such as \"12.50\"",
+    "date": "an ISO date string, \"2025-03-31\"",
+    "datetime": "an ISO date-time string in UTC, \"2025-03-31T14:30:00+00:00\"",
+    "boolean": "true or false",
+    "select": "one of the field's choice values",
+    "multiselect": "a list of the field's choice values",
+    "email": "an email address",
+    "phone": "a telephone number",
+    "url": "a web address",
+    "duration": "a whole number of minutes (entered as \"4h\", \"90m\", \"1h 30m\", \"2d\")",
+    "table": "a list of rows, each an object column key -> value",
+    "user": "the id of a user of the plan's organisation",
+    "contact": "the id of one of the plan's contacts",
+}
+USER_REF = "user"
+CONTACT_REF = "contact"
+# Types a table column may have (no tables in tables, no multi-value cells).
+COLUMN_TYPES = tuple(t for t in FIELD_TYPES if t not in {"table", "multiselect"})
+
+# Optional keywords each type allows, beyond key, label, type, required, help, default.
+TYPE_KEYWORDS: dict[str, frozenset[str]] = {
+    "text": frozenset({"max_length", "pattern"}),
+    "textarea": frozenset({"max_length"}),
+    "integer": frozenset({"min", "max"}),
+    "decimal": frozenset({"min", "max", "decimal_places"}),
+    "date": frozenset(),
+    "datetime": frozenset(),
+    "boolean": frozenset(),
+    "select": frozenset({"choices"}),
+    "multiselect": frozenset({"choices"}),
+    "email": frozenset({"max_length"}),
+    "phone": frozenset({"max_length", "pattern"}),
+    "url": frozenset({"max_length"}),
+    "duration": frozenset({"min", "max"}),
+    "table": frozenset({"columns", "max_rows"}),
+    "user": frozenset(),
+    "contact": frozenset(),
+}
+# Telephone numbers: digits, spaces and + ( ) - . ; a field's own `pattern` replaces it.
+PHONE_PATTERN = r"\+?[0-9(][0-9 ()\-.]{2,29}"
+KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+_CHOICE = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "properties": {"value": {"type": "string", "minLength": 1}, "label": {"type": "string"}},
+            "required": ["value", "label"],
+            "additionalProperties": False,
+        },
+    ]
+}
+_COMMON_FIELD_PROPERTIES = {
+    "key": {"type": "string", "pattern": KEY_PATTERN, "maxLength": 100},
+    "label": {"type": "string", "minLength": 1, "maxLength": 255},
+    "required": {"type": "boolean"},
+    "help": {"type": "string"},
+    "choices": {"type": "array", "items": _CHOICE, "minItems": 1},
+    "min": {"type": "number"},
+    "max": {"type": "number"},
+    "max_length": {"type": "integer", "minimum": 1},
+    "pattern": {"type": "string", "minLength": 1},
+    "decimal_places": {"type": "integer", "minimum": 0, "maximum": 10},
+}
+_COLUMN = {
+    "type": "object",
+    "properties": {**_COMMON_FIELD_PROPERTIES, "type": {"enum": list(COLUMN_TYPES)}},
+    "required": ["key", "label", "type"],
+    "additionalProperties": False,
+}
+_FIELD = {
+    "type": "object",
+    "properties": {
+        **_COMMON_FIELD_PROPERTIES,
+        "type": {"enum": list(FIELD_TYPES)},
+        "default": True,  # any JSON value; checked against the field's type after the schema
+        "columns": {"type": "array", "items": _COLUMN, "minItems": 1},
+        "max_rows": {"type": "integer", "minimum": 1},
+    },
+    "required": ["key", "label", "type"],
+    "additionalProperties": False,
+    "allOf": [
+        {"if": {"properties": {"type": {"enum": ["select", "multiselect"]}}, "required": ["type"]},
+         "then": {"required": ["choices"]}},
+        {"if": {"properties": {"type": {"const": "table"}}, "required": ["type"]},
+         "then": {"required": ["columns"]}},
+    ],
+}
+_SECTION_BODY_PROPERTIES = {
+    "help": {"type": "string"},
+    "fields": {"type": "array", "items": _FIELD},
+}
+SECTION_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "BCP section definition (bc_section_definition.schema_json)",
+    "type": "object",
+    "properties": _SECTION_BODY_PROPERTIES,
+    "additionalProperties": False,
+}
+TEMPLATE_JSON_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "BCP template (bc_template.schema_json)",
+    "type": "object",
+    "properties": {
+        "sections": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string", "pattern": KEY_PATTERN, "maxLength": 100},
+                    "title": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "order": {"type": "integer"},
+                    **_SECTION_BODY_PROPERTIES,
+                },
+                "required": ["key", "title"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+
+_TEMPLATE_VALIDATOR = Draft202012Validator(TEMPLATE_JSON_SCHEMA)
+_SECTION_VALIDATOR = Draft202012Validator(SECTION_JSON_SCHEMA)
+
+
+class TemplateSchemaError(ValueError):
+    """A template (or section) schema breaks the rules; `.errors` lists 'path: problem' messages."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+    def __str__(self) -> str:
+        return "\n".join(self.errors)
+
+
+# --- Reading sections -----------------------------------------------------------------
 
 
 def template_sections(template, *, section_rows=None) -> list[dict[str, Any]]:
@@ -41,10 +199,16 @@ def _normalise_section(raw: dict[str, Any], *, default_order: int) -> dict[str, 
     section.setdefault("help", "")
     section.setdefault("fields", [])
     for field in section["fields"]:
-        field.setdefault("label", field.get("key", ""))
-        field.setdefault("required", False)
-        field.setdefault("help", "")
+        _normalise_field(field)
+        for column in field.get("columns", []) if field.get("type") == "table" else []:
+            _normalise_field(column)
     return section
+
+
+def _normalise_field(field: dict[str, Any]) -> None:
+    field.setdefault("label", field.get("key", ""))
+    field.setdefault("required", False)
+    field.setdefault("help", "")
 
 
 def default_content(template, *, section_rows=None) -> dict[str, dict[str, Any]]:
@@ -53,3 +217,333 @@ def default_content(template, *, section_rows=None) -> dict[str, dict[str, Any]]
         section["key"]: {field["key"]: copy.deepcopy(field.get("default")) for field in section["fields"]}
         for section in template_sections(template, section_rows=section_rows)
     }
+
+
+def choice_pairs(field: dict[str, Any]) -> list[tuple[str, str]]:
+    """The field's choices as (value, label) pairs; a plain-string choice is its own label."""
+    pairs = []
+    for choice in field.get("choices") or []:
+        if isinstance(choice, dict):
+            pairs.append((str(choice.get("value", "")), str(choice.get("label", choice.get("value", "")))))
+        else:
+            pairs.append((str(choice), str(choice)))
+    return pairs
+
+
+# --- Checking schemas -----------------------------------------------------------------
+
+
+def validate_template_schema(schema: dict) -> None:
+    """Check a template's `schema_json`; raise TemplateSchemaError naming the path of every mistake."""
+    errors = _json_schema_errors(_TEMPLATE_VALIDATOR, schema)
+    if not errors:
+        errors = _template_rule_errors(schema)
+    if errors:
+        raise TemplateSchemaError(errors)
+
+
+def validate_section_schema(schema: dict) -> None:
+    """Check a SectionDefinition row's `schema_json` (`{"help": ..., "fields": [...]}`)."""
+    errors = _json_schema_errors(_SECTION_VALIDATOR, schema)
+    if not errors:
+        errors = _fields_rule_errors(schema.get("fields", []), prefix="fields")
+    if errors:
+        raise TemplateSchemaError(errors)
+
+
+def validate_section_key(key: str) -> None:
+    """Check a section key (as used by SectionDefinition rows): pattern and reserved names."""
+    errors = []
+    if not isinstance(key, str) or not re.match(KEY_PATTERN, key):
+        errors.append(f"key: {key!r} must start with a lowercase letter and use only a-z, 0-9 and _")
+    elif key in RESERVED_SECTION_KEYS:
+        errors.append(f"key: {key!r} is reserved (the plan's {key} are kept apart from the sections)")
+    if errors:
+        raise TemplateSchemaError(errors)
+
+
+def format_path(parts) -> str:
+    """['sections', 3, 'fields', 2, 'type'] -> 'sections[3].fields[2].type'."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _json_schema_errors(validator: Draft202012Validator, instance) -> list[str]:
+    errors = sorted(
+        validator.iter_errors(instance),
+        key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, p) for p in e.absolute_path],
+    )
+    return [f"{format_path(e.absolute_path)}: {_error_message(e)}" for e in errors]
+
+
+def _error_message(error) -> str:
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    last = error.absolute_path[-1] if error.absolute_path else None
+    if kind == "enum" and last == "type":
+        return f"{instance!r} is not a field type" + (
+            f" (a table column cannot be {instance!r})" if instance in FIELD_TYPES else ""
+        )
+    if kind == "enum":
+        return f"{instance!r} is not one of {', '.join(map(repr, value))}"
+    if kind == "required":
+        missing = [name for name in value if not isinstance(instance, dict) or name not in instance]
+        return ", ".join(f"{name!r}" for name in missing) + " is required"
+    if kind == "additionalProperties":
+        extra = sorted(set(instance) - set(error.schema.get("properties", {})))
+        return ", ".join(f"{name!r}" for name in extra) + (" is not allowed here" if len(extra) == 1 else
+                                                             " are not allowed here")
+    if kind == "type":
+        names = {"object": "an object", "array": "a list", "string": "a string", "integer": "a whole number",
+                 "number": "a number", "boolean": "true or false"}
+        return f"{instance!r} is not {names.get(value, value)}"
+    if kind == "pattern" and value == KEY_PATTERN:
+        return f"{instance!r} must start with a lowercase letter and use only a-z, 0-9 and _"
+    if kind == "anyOf" and last is not None and isinstance(last, int):
+        return f"{instance!r} must be a string or an object with 'value' and 'label'"
+    if kind == "minimum":
+        return f"{instance!r} is less than the minimum {value}"
+    if kind == "maximum":
+        return f"{instance!r} is more than the maximum {value}"
+    if kind == "minLength":
+        return "must not be empty"
+    if kind == "minItems":
+        return f"needs at least {value} item" + ("s" if value != 1 else "")
+    return error.message
+
+
+def _template_rule_errors(schema: dict) -> list[str]:
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    for index, section in enumerate(schema.get("sections", [])):
+        path = f"sections[{index}]"
+        key = section["key"]
+        if key in RESERVED_SECTION_KEYS:
+            errors.append(f"{path}.key: {key!r} is reserved (the plan's {key} are kept apart from the sections)")
+        if key in seen:
+            errors.append(f"{path}.key: {key!r} is already used by sections[{seen[key]}]")
+        seen.setdefault(key, index)
+        errors += _fields_rule_errors(section.get("fields", []), prefix=f"{path}.fields")
+    return errors
+
+
+def _fields_rule_errors(fields: list[dict], *, prefix: str, in_table: bool = False) -> list[str]:
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    for index, field in enumerate(fields):
+        path = f"{prefix}[{index}]"
+        kind = field["type"]
+        if field["key"] in seen:
+            errors.append(f"{path}.key: {field['key']!r} is already used by {prefix}[{seen[field['key']]}]")
+        seen.setdefault(field["key"], index)
+        for keyword in sorted(set(field) - {"key", "label", "type", "required", "help", "default"}):
+            if keyword not in TYPE_KEYWORDS[kind]:
+                errors.append(f"{path}.{keyword}: not allowed for a {kind!r} field")
+        if "min" in field and "max" in field and field["min"] > field["max"]:
+            errors.append(f"{path}.max: {field['max']!r} is less than min {field['min']!r}")
+        if kind == "duration" and field.get("min", 0) < 0:
+            errors.append(f"{path}.min: a duration cannot be negative")
+        if "pattern" in field:
+            try:
+                re.compile(field["pattern"])
+            except re.error as exc:
+                errors.append(f"{path}.pattern: not a valid regular expression ({exc})")
+        values = [value for value, _label in choice_pairs(field)]
+        for value in sorted({v for v in values if values.count(v) > 1}):
+            errors.append(f"{path}.choices: {value!r} is listed more than once")
+        if kind == "table" and "columns" in field:
+            errors += _fields_rule_errors(field["columns"], prefix=f"{path}.columns", in_table=True)
+        if in_table and "default" in field:
+            errors.append(f"{path}.default: table columns have no default")
+        if field.get("default") is not None and not any(e.startswith(path + ".") for e in errors):
+            if kind in {USER_REF, CONTACT_REF}:
+                errors.append(f"{path}.default: a {kind} reference cannot have a default")
+            else:
+                problem = value_problem(field, field["default"])
+                if problem:
+                    errors.append(f"{path}.default: {problem}")
+    return errors
+
+
+# --- Checking content -----------------------------------------------------------------
+
+
+def is_empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def value_problem(field: dict[str, Any], value) -> str | None:
+    """Why `value` (JSON shape, not empty) does not fit `field`, or None when it fits."""
+    kind = field.get("type")
+    checker = _CHECKERS.get(kind)
+    if checker is None:
+        return f"unknown field type {kind!r}"
+    return checker(field, value)
+
+
+def _check_string(field, value, *, validator=None, what="text"):
+    if not isinstance(value, str):
+        return f"{value!r} is not {what}"
+    if "max_length" in field and len(value) > field["max_length"]:
+        return f"is longer than {field['max_length']} characters"
+    pattern = field.get("pattern") or (PHONE_PATTERN if field.get("type") == "phone" else None)
+    if pattern and not re.fullmatch(pattern, value):
+        return f"{value!r} is not in the expected format"
+    if validator is not None:
+        try:
+            validator(value)
+        except ValidationError:
+            return f"{value!r} is not {what}"
+    return None
+
+
+def _check_range(field, number, shown=None):
+    shown = shown if shown is not None else number
+    if "min" in field and number < field["min"]:
+        return f"{shown} is less than the minimum {field['min']}"
+    if "max" in field and number > field["max"]:
+        return f"{shown} is more than the maximum {field['max']}"
+    return None
+
+
+def _check_integer(field, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{value!r} is not a whole number"
+    return _check_range(field, value)
+
+
+def _check_decimal(field, value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return f"{value!r} is not a decimal number"
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return f"{value!r} is not a decimal number"
+    if not number.is_finite():
+        return f"{value!r} is not a decimal number"
+    places = field.get("decimal_places")
+    if places is not None and -number.as_tuple().exponent > places:
+        return f"{value!r} has more than {places} decimal places"
+    return _check_range(field, number, shown=value)
+
+
+def _check_date(field, value):
+    try:
+        dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return f"{value!r} is not a date (YYYY-MM-DD)"
+    return None
+
+
+def _check_datetime(field, value):
+    try:
+        dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return f"{value!r} is not a date and time (YYYY-MM-DDTHH:MM)"
+    return None
+
+
+def _check_boolean(field, value):
+    return None if isinstance(value, bool) else f"{value!r} is not true or false"
+
+
+def _check_select(field, value):
+    values = [v for v, _label in choice_pairs(field)]
+    return None if isinstance(value, str) and value in values else f"{value!r} is not one of the choices"
+
+
+def _check_multiselect(field, value):
+    if not isinstance(value, list):
+        return f"{value!r} is not a list of choices"
+    for item in value:
+        problem = _check_select(field, item)
+        if problem:
+            return problem
+    return None
+
+
+def _check_duration(field, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{value!r} is not a whole number of minutes"
+    if value < 0:
+        return "a duration cannot be negative"
+    return _check_range(field, value)
+
+
+def _check_reference(field, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return f"{value!r} is not a {field.get('type')} id"
+    return None
+
+
+def _check_table(field, value):
+    if not isinstance(value, list):
+        return f"{value!r} is not a list of rows"
+    if "max_rows" in field and len(value) > field["max_rows"]:
+        return f"has more than {field['max_rows']} rows"
+    for number, row in enumerate(value, start=1):
+        if not isinstance(row, dict):
+            return f"row {number} is not an object"
+        for column in field.get("columns", []):
+            cell = row.get(column["key"])
+            if is_empty(cell):
+                if column.get("required"):
+                    return f"row {number}, {column.get('label', column['key'])}: is required"
+                continue
+            problem = value_problem(column, cell)
+            if problem:
+                return f"row {number}, {column.get('label', column['key'])}: {problem}"
+    return None
+
+
+_CHECKERS = {
+    "text": _check_string,
+    "textarea": _check_string,
+    "integer": _check_integer,
+    "decimal": _check_decimal,
+    "date": _check_date,
+    "datetime": _check_datetime,
+    "boolean": _check_boolean,
+    "select": _check_select,
+    "multiselect": _check_multiselect,
+    "email": lambda f, v: _check_string(f, v, validator=EmailValidator(), what="an email address"),
+    "phone": lambda f, v: _check_string(f, v, what="a telephone number"),
+    "url": lambda f, v: _check_string(f, v, validator=URLValidator(), what="a web address"),
+    "duration": _check_duration,
+    "table": _check_table,
+    "user": _check_reference,
+    "contact": _check_reference,
+}
+assert set(_CHECKERS) == set(FIELD_TYPES)
+
+
+def validate_content(template, content: dict, *, section_rows=None) -> list[str]:
+    """Problems of a working copy / version content against the template ([] when it fits).
+
+    Checks required fields, value types and choices of every template section; the
+    reserved snapshot keys (contacts, processes, risks) and keys the template does not
+    know are ignored. Messages read "Section title › Field label: problem".
+    Runs one query for the section rows unless `section_rows` is given or was prefetched.
+    """
+    problems: list[str] = []
+    content = content or {}
+    for section in template_sections(template, section_rows=section_rows):
+        values = content.get(section["key"]) or {}
+        if not isinstance(values, dict):
+            problems.append(f"{section['title']}: is not a set of field values")
+            continue
+        for field in section["fields"]:
+            where = f"{section['title']} › {field['label']}"
+            value = values.get(field["key"])
+            if is_empty(value):
+                if field.get("required"):
+                    problems.append(f"{where}: is required")
+                continue
+            problem = value_problem(field, value)
+            if problem:
+                problems.append(f"{where}: {problem}")
+    return problems

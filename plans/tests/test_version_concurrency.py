@@ -10,7 +10,7 @@ from plans.services import version_create
 
 
 @pytest.mark.mysql_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the data-migration rows (groups)
 def test_parallel_version_creation_is_gap_free_with_one_active(plan, owner):
     workers = 6
     barrier = threading.Barrier(workers)

@@ -1,0 +1,375 @@
+"""Attachments of a plan: checked uploads, hash-verified downloads, deletion after commit.
+
+Files go through `default_storage` (local folder or S3, see the STORAGES setting) at a
+random path `attachments/plan-<id>/<uuid4hex>`; the name the user gave is kept only for
+display and download. An upload must be on the allowlist by extension AND by content
+(magic bytes, zip structure, UTF-8 text), so an executable renamed `.pdf` is refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import logging
+import re
+import tempfile
+import unicodedata
+import uuid
+import zipfile
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+
+from .models import Attachment, Plan, PlanVersion
+from .services import ServiceError, audit_record
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FileKind:
+    name: str  # what the user is told ("a PDF document")
+    check: str  # which content check applies
+    content_type: str
+
+
+PDF_KIND = FileKind("a PDF document", "pdf", "application/pdf")
+ALLOWED: dict[str, FileKind] = {
+    "pdf": PDF_KIND,
+    "docx": FileKind("a Word document", "ooxml:word/",
+                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": FileKind("an Excel workbook", "ooxml:xl/",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pptx": FileKind("a PowerPoint presentation", "ooxml:ppt/",
+                     "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    "doc": FileKind("a Word document", "ole", "application/msword"),
+    "xls": FileKind("an Excel workbook", "ole", "application/vnd.ms-excel"),
+    "ppt": FileKind("a PowerPoint presentation", "ole", "application/vnd.ms-powerpoint"),
+    "odt": FileKind("an OpenDocument text", "odf:application/vnd.oasis.opendocument.text",
+                    "application/vnd.oasis.opendocument.text"),
+    "ods": FileKind("an OpenDocument spreadsheet", "odf:application/vnd.oasis.opendocument.spreadsheet",
+                    "application/vnd.oasis.opendocument.spreadsheet"),
+    "odp": FileKind("an OpenDocument presentation", "odf:application/vnd.oasis.opendocument.presentation",
+                    "application/vnd.oasis.opendocument.presentation"),
+    "png": FileKind("a PNG image", "png", "image/png"),
+    "jpg": FileKind("a JPEG image", "jpeg", "image/jpeg"),
+    "jpeg": FileKind("a JPEG image", "jpeg", "image/jpeg"),
+    "gif": FileKind("a GIF image", "gif", "image/gif"),
+    "webp": FileKind("a WebP image", "webp", "image/webp"),
+    "txt": FileKind("a text file", "text", "text/plain; charset=utf-8"),
+    "csv": FileKind("a CSV file", "text", "text/csv; charset=utf-8"),
+}
+ALLOWED_DESCRIPTION = "PDF, Word, Excel, PowerPoint (also legacy .doc/.xls/.ppt), OpenDocument, PNG, JPEG, GIF, " \
+    "WebP, text or CSV"
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+HTML_LIKE = re.compile(r"<\s*(!doctype|html|head|body|script|svg|iframe|object|embed|\?xml)\b", re.IGNORECASE)
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def max_bytes() -> int:
+    return int(getattr(settings, "BCP_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024))
+
+
+def sanitize_filename(raw: str) -> str:
+    """A display name safe to show and to offer as a download name: no folders, no control characters.
+
+    `../../x.pdf` becomes `x.pdf`; Windows paths are cut at the last backslash too.
+    """
+    name = unicodedata.normalize("NFC", str(raw or ""))
+    name = re.split(r"[\\/]", name)[-1]
+    name = CONTROL_CHARS.sub("", name)
+    name = re.sub(r"\s+", " ", name).strip().lstrip(".").strip()
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 200 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:200]
+    return name
+
+
+def extension_of(name: str) -> str:
+    _stem, dot, ext = name.rpartition(".")
+    return ext.lower() if dot else ""
+
+
+def _refuse(message: str, code: str) -> ServiceError:
+    return ServiceError(message, code=code)
+
+
+def _check_zip(file, kind: FileKind, ext: str) -> None:
+    """Office OOXML: a zip with [Content_Types].xml and the main part folder; ODF: a zip with `mimetype`."""
+    file.seek(0)
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = set(archive.namelist())
+            if kind.check.startswith("ooxml:"):
+                folder = kind.check.split(":", 1)[1]
+                if "[Content_Types].xml" not in names or not any(n.startswith(folder) for n in names):
+                    raise _refuse(f"This .{ext} file is not {kind.name}: its content does not match the name.",
+                                  "content_mismatch")
+            else:
+                expected = kind.check.split(":", 1)[1]
+                if "mimetype" not in names:
+                    raise _refuse(f"This .{ext} file is not {kind.name}: its content does not match the name.",
+                                  "content_mismatch")
+                mimetype = archive.read("mimetype")[:200].decode("ascii", "replace").strip()
+                if mimetype != expected:
+                    raise _refuse(f"This .{ext} file is not {kind.name}: its content does not match the name.",
+                                  "content_mismatch")
+    except zipfile.BadZipFile:
+        raise _refuse(f"This .{ext} file is damaged or not {kind.name}.", "content_mismatch") from None
+    finally:
+        file.seek(0)
+
+
+def _check_head(head: bytes, kind: FileKind, ext: str) -> None:
+    """Magic-byte check on the first bytes of the file."""
+    ok = {
+        "pdf": head.startswith(b"%PDF-"),
+        "ole": head.startswith(OLE_MAGIC),
+        "png": head.startswith(b"\x89PNG\r\n\x1a\n"),
+        "jpeg": head.startswith(b"\xff\xd8\xff"),
+        "gif": head.startswith((b"GIF87a", b"GIF89a")),
+        "webp": head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+    }
+    check = kind.check.split(":", 1)[0]
+    if check in ("ooxml", "odf"):
+        if not head.startswith(ZIP_MAGIC):
+            raise _refuse(f"This .{ext} file is not {kind.name}: its content does not match the name.",
+                          "content_mismatch")
+        return
+    if check == "text":
+        return
+    if not ok.get(check, False):
+        raise _refuse(f"This .{ext} file is not {kind.name}: its content does not match the name.",
+                      "content_mismatch")
+
+
+@dataclass
+class Scan:
+    digest: str
+    size: int
+
+
+def scan_upload(uploaded_file, *, kind: FileKind, ext: str) -> Scan:
+    """Stream the upload once: SHA-256, size, magic bytes, and for text UTF-8/NUL/HTML checks."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    text_check = kind.check == "text"
+    decoder = codecs.getincrementaldecoder("utf-8")() if text_check else None
+    text_start = ""
+    uploaded_file.seek(0)
+    for chunk in uploaded_file.chunks(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        if len(head) < 64:
+            head += chunk[: 64 - len(head)]
+        if text_check:
+            if b"\x00" in chunk:
+                raise _refuse(f"This .{ext} file contains binary data (NUL bytes); only plain text is accepted.",
+                              "content_mismatch")
+            try:
+                decoded = decoder.decode(chunk)
+            except UnicodeDecodeError:
+                raise _refuse(f"This .{ext} file is not valid UTF-8 text.", "content_mismatch") from None
+            if len(text_start) < 2048:
+                text_start += decoded[: 2048 - len(text_start)]
+        if size > max_bytes():
+            raise _too_large()
+    if text_check:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise _refuse(f"This .{ext} file is not valid UTF-8 text.", "content_mismatch") from None
+        if HTML_LIKE.search(text_start):
+            raise _refuse("HTML, SVG and XML markup is not accepted as a text attachment.", "html_refused")
+    if size == 0:
+        raise _refuse("The file is empty.", "empty")
+    _check_head(head, kind, ext)
+    if kind.check.startswith(("ooxml:", "odf:")):
+        _check_zip(uploaded_file, kind, ext)
+    uploaded_file.seek(0)
+    return Scan(digest=digest.hexdigest(), size=size)
+
+
+def _too_large() -> ServiceError:
+    return _refuse(f"The file is larger than the {filesizeformat(max_bytes())} limit.", "too_large")
+
+
+def attachment_check(uploaded_file) -> tuple[str, FileKind, Scan]:
+    """Validate an upload without storing it: (display name, kind, scan) or ServiceError."""
+    if uploaded_file is None:
+        raise _refuse("Choose a file to upload.", "required")
+    if getattr(uploaded_file, "size", 0) and uploaded_file.size > max_bytes():
+        raise _too_large()
+    name = sanitize_filename(getattr(uploaded_file, "name", ""))
+    ext = extension_of(name)
+    if not name or not ext:
+        raise _refuse(f"The file needs a name with an extension. Accepted types: {ALLOWED_DESCRIPTION}.",
+                      "bad_name")
+    if ext in {"svg", "svgz"}:
+        raise _refuse("SVG images are not accepted (they can contain scripts). Upload a PNG instead.",
+                      "type_refused")
+    if ext in {"html", "htm", "xhtml", "shtml", "mht", "mhtml"}:
+        raise _refuse("HTML files are not accepted. Upload a PDF instead.", "type_refused")
+    kind = ALLOWED.get(ext)
+    if kind is None:
+        raise _refuse(f".{ext} files are not accepted. Accepted types: {ALLOWED_DESCRIPTION}.", "type_refused")
+    if getattr(uploaded_file, "size", None) == 0:
+        raise _refuse("The file is empty.", "empty")
+    scan = scan_upload(uploaded_file, kind=kind, ext=ext)
+    return name, kind, scan
+
+
+def attachment_upload(*, plan: Plan, actor, uploaded_file) -> Attachment:
+    """Check, store and record an upload; the stored file is removed again if recording fails."""
+    if plan.status == Plan.Status.ARCHIVED:
+        raise _refuse("This plan is archived, so files cannot be added. Restore it first.", "archived")
+    name, kind, scan = attachment_check(uploaded_file)
+    path = f"attachments/plan-{plan.pk}/{uuid.uuid4().hex}"
+    uploaded_file.seek(0)
+    stored = default_storage.save(path, uploaded_file)
+    try:
+        with transaction.atomic():
+            attachment = Attachment.objects.create(
+                plan=plan, file_name=name, storage_path=stored, content_type=kind.content_type,
+                size_bytes=scan.size, uploaded_by_user=actor if getattr(actor, "is_authenticated", False) else None,
+                uploaded_at_utc=timezone.now(), hash=scan.digest,
+            )
+            audit_record(plan=plan, actor=actor, action="attachment_uploaded", details={
+                "attachment": attachment.pk, "file_name": name, "size_bytes": scan.size, "sha256": scan.digest,
+            })
+    except Exception:
+        default_storage.delete(stored)
+        raise
+    return attachment
+
+
+def attachment_open(*, attachment: Attachment, actor):
+    """A file holding the stored bytes, served only if they match the recorded SHA-256.
+
+    The bytes are read once into a spooled temporary file while hashing, so what is
+    checked is exactly what is served. A mismatch or a missing file is refused
+    (ServiceError code "integrity") and audited as `attachment_integrity_failure`.
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
+    digest = hashlib.sha256()
+    try:
+        with default_storage.open(attachment.storage_path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(chunk)
+                spool.write(chunk)
+        found = digest.hexdigest()
+    except Exception:  # noqa: BLE001 - missing local file, missing S3 key, unreachable store
+        logger.warning("attachment %s could not be read from %s", attachment.pk, attachment.storage_path,
+                       exc_info=True)
+        found = None
+    if found != attachment.hash:
+        spool.close()
+        audit_record(plan=attachment.plan, actor=actor, action="attachment_integrity_failure", details={
+            "attachment": attachment.pk, "file_name": attachment.file_name, "path": attachment.storage_path,
+            "recorded_sha256": attachment.hash, "stored_sha256": found or "missing",
+        })
+        raise _refuse(
+            f"The stored file “{attachment.file_name}” no longer matches the SHA-256 recorded at upload"
+            + (" (the file is missing)" if found is None else "")
+            + ", so it is not served. An administrator has to check the file store.",
+            "integrity",
+        )
+    spool.seek(0)
+    return spool
+
+
+def _delete_files_on_commit(paths: list[str]) -> None:
+    paths = [p for p in paths if p]
+
+    def delete():
+        for path in paths:
+            try:
+                default_storage.delete(path)
+            except Exception:  # noqa: BLE001 - a leftover file is logged, the deletion stands
+                logger.exception("could not delete stored file %s", path)
+
+    if paths:
+        transaction.on_commit(delete)
+
+
+def attachment_delete(*, attachment: Attachment, actor) -> None:
+    """Delete the record (audited); the stored file goes once the transaction has committed."""
+    with transaction.atomic():
+        plan = attachment.plan
+        details = {"attachment": attachment.pk, "file_name": attachment.file_name, "sha256": attachment.hash}
+        path = attachment.storage_path
+        attachment.delete()
+        audit_record(plan=plan, actor=actor, action="attachment_deleted", details=details)
+        _delete_files_on_commit([path])
+
+
+def plan_stored_paths(plan_ids) -> list[str]:
+    """Storage paths of the attachments and exports of these plans (two queries)."""
+    paths = list(Attachment.objects.filter(plan_id__in=plan_ids).values_list("storage_path", flat=True))
+    for pdf, docx in PlanVersion.objects.filter(plan_id__in=plan_ids).values_list(
+        "pdf_export_path", "docx_export_path"
+    ):
+        paths.extend(p for p in (pdf, docx) if p)
+    return paths
+
+
+def plan_delete(*, plan: Plan, actor) -> None:
+    """Delete a plan with everything that hangs off it, then its stored files after commit.
+
+    The plan's audit rows go with it (they cascade), so the deletion is logged instead.
+    """
+    with transaction.atomic():
+        paths = plan_stored_paths([plan.pk])
+        plan_id, title = plan.pk, plan.title
+        plan.delete()
+        _delete_files_on_commit(paths)
+    logger.info("plan %s (%s) deleted by %s with %d stored files", plan_id, title, actor, len(paths))
+
+
+def plans_delete(*, queryset, actor) -> int:
+    """Delete several plans (admin bulk delete) and their stored files after commit."""
+    with transaction.atomic():
+        ids = list(queryset.values_list("pk", flat=True))
+        paths = plan_stored_paths(ids)
+        count = len(ids)
+        Plan.objects.filter(pk__in=ids).delete()
+        _delete_files_on_commit(paths)
+    logger.info("%d plans deleted by %s with %d stored files", count, actor, len(paths))
+    return count
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """First upload handler of the attachment form: drops a file as soon as it passes the limit.
+
+    Without it Django would write the whole upload to a temporary file before the size
+    check could refuse it. `too_large` tells the view to say why the file is missing.
+    """
+
+    def __init__(self, request=None, *, limit: int | None = None):
+        super().__init__(request)
+        self.limit = max_bytes() if limit is None else limit
+        self.too_large = False
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self.too_large = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def too_large_error() -> ServiceError:
+    return _too_large()
+

@@ -1,0 +1,111 @@
+"""Pages of the change-log feature: a plan's linked changes, and the audit trail (page and CSV)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .change_forms import AuditFilterForm
+from .changes import plan_changes
+from .models import Audit, Plan
+from .selectors import get_plan_for_user, organisation_for
+
+AUDIT_PAGE_SIZE = 50
+CHANGES_PAGE_SIZE = 50
+AUDIT_PERM = "plans.view_audit"
+# Spreadsheet programs run a cell that starts with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@login_required
+def plan_changes_list(request, pk):
+    """Every change linked to a plan, newest first, paginated."""
+    plan = get_plan_for_user(request.user, pk)
+    page = Paginator(plan_changes(plan), CHANGES_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "plans/changes/plan_changes.html", {"plan": plan, "page": page})
+
+
+@login_required
+def org_audit(request):
+    """The audit trail of every plan of the user's organisation."""
+    org = organisation_for(request.user)
+    if org is None:
+        raise Http404("You do not belong to an organisation, so there is no audit trail to show.")
+    if not request.user.has_perm(AUDIT_PERM):
+        raise PermissionDenied("Your role does not allow you to read the audit trail.")
+    entries = Audit.objects.filter(plan__org=org)
+    return _audit_page(request, entries=entries, org_id=org.pk, org=org, plan=None)
+
+
+@login_required
+def plan_audit(request, pk):
+    """The audit trail of one plan."""
+    plan = get_plan_for_user(request.user, pk, perm=AUDIT_PERM, queryset=Plan.objects.select_related("org"))
+    entries = Audit.objects.filter(plan=plan)
+    return _audit_page(request, entries=entries, org_id=plan.org_id, org=plan.org, plan=plan)
+
+
+def _audit_page(request, *, entries, org_id, org, plan):
+    """Filter form, then the page (50 rows) or the CSV of every filtered row.
+
+    Queries: the actions present, the organisation's members (rendered as choices, or
+    the chosen actor when filtering), then the count and one page of rows (or the CSV rows).
+    """
+    actions = list(entries.order_by("action").values_list("action", flat=True).distinct())
+    members = get_user_model().objects.filter(membership__organisation_id=org_id).order_by("username")
+    form = AuditFilterForm(request.GET, actions=actions, members=members)
+    rows = form.filter(entries) if form.is_valid() else entries.none()
+    rows = rows.select_related("plan", "actor_user").only(
+        "id", "action", "at_utc", "details_json", "plan__id", "plan__title",
+        "actor_user__id", "actor_user__username", "actor_user__first_name", "actor_user__last_name",
+    ).order_by("-at_utc", "-id")
+    if request.GET.get("format") == "csv" and form.is_valid():
+        return _audit_csv(rows, filename=_csv_name(org, plan))
+    page = Paginator(rows, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "plans/audit/audit_list.html", {"form": form, "page": page, "plan": plan, "org": org},
+    )
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet shows as text: a leading formula character gets a quote in front."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _audit_csv(rows, *, filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(["time", "plan", "action", "actor", "details"])
+        for entry in rows.iterator(chunk_size=1000):
+            actor = entry.actor_user.get_username() if entry.actor_user else ""
+            details = json.dumps(entry.details_json, ensure_ascii=False, sort_keys=True, default=str)
+            at = entry.at_utc.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            yield writer.writerow([csv_cell(v) for v in (at, entry.plan.title, entry.action, actor, details)])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _csv_name(org, plan) -> str:
+    stamp = timezone.now().strftime("%Y%m%d")
+    if plan is not None:
+        return f"audit-plan-{plan.pk}-{stamp}.csv"
+    return f"audit-{slugify(org.name) or 'organisation'}-{stamp}.csv"

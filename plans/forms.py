@@ -1,0 +1,203 @@
+"""Forms of the plan pages: create a plan, contacts, processes, risks, save a revision, list filters.
+
+Every edit form carries the plan's `edit_revision` as it was when the form was opened;
+the service refuses the save if someone else saved in between (see `plans.services`).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from templates_app.models import Template
+
+from .models import Contact, Plan, Process, Risk
+
+
+class EditRevisionForm(forms.Form):
+    """The hidden "plan as I opened it" marker that every edit form posts back."""
+
+    edit_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class DurationMinutesField(forms.Field):
+    """A duration typed as "4h", "90m", "1d 2h" or a number of minutes; cleans to whole minutes."""
+
+    default_error_messages = {
+        "invalid": 'Enter a duration such as "4h", "90m", "2d" or a number of minutes.',
+        "negative": "A duration cannot be negative.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("inputmode", "text")
+        self.widget.attrs.setdefault("placeholder", "e.g. 4h, 90m or 240")
+
+    def prepare_value(self, value):
+        from templates_app.values import format_duration_input
+
+        if isinstance(value, int) and not isinstance(value, bool):
+            return format_duration_input(value)
+        return value
+
+    def to_python(self, value):
+        from templates_app.values import parse_duration
+
+        if value is None or str(value).strip() == "":
+            return None
+        if isinstance(value, int):
+            minutes = value
+        else:
+            try:
+                minutes = parse_duration(str(value).strip())
+            except ValueError as error:
+                raise ValidationError(str(error), code="invalid") from None
+        if minutes < 0:
+            raise ValidationError(self.error_messages["negative"], code="negative")
+        return int(minutes)
+
+
+class PlanCreateForm(forms.Form):
+    template = forms.ModelChoiceField(
+        queryset=Template.objects.order_by("-is_default", "name", "version"), empty_label=None,
+        help_text="The plan starts with this template's sections and default values.",
+    )
+    title = forms.CharField(max_length=255, help_text='For example "Head office business continuity plan".')
+    owner = forms.ModelChoiceField(queryset=None, empty_label=None,
+                                   help_text="The person who keeps this plan current.")
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = members
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        default = next((t for t in self.fields["template"].queryset if t.is_default), None)
+        if default is not None and "template" not in self.initial:
+            self.initial["template"] = default.pk
+
+    def clean_title(self):
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise ValidationError("Give the plan a title.", code="required")
+        return title
+
+
+class ContactForm(EditRevisionForm, forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["name", "role", "phone", "email", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"phone": "Include the country code, e.g. +44 20 7946 0000."}
+
+
+class ProcessForm(EditRevisionForm, forms.ModelForm):
+    rto_minutes = DurationMinutesField(
+        label="RTO (recovery time objective)",
+        help_text='How soon the process must be running again after a disruption. "4h", "90m" or minutes.',
+    )
+    rpo_minutes = DurationMinutesField(
+        label="RPO (recovery point objective)",
+        help_text='How much data, measured in time, the process can afford to lose. "1h", "15m" or minutes.',
+    )
+    mtpd_minutes = DurationMinutesField(
+        label="MTPD (maximum tolerable period of disruption)",
+        help_text='How long the organisation can survive without this process. "2d", "8h" or minutes.',
+    )
+    dependencies = forms.CharField(
+        label="Dependencies", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Systems, suppliers or people this process needs: one per line.",
+    )
+
+    class Meta:
+        model = Process
+        fields = ["name", "description", "rto_minutes", "rpo_minutes", "mtpd_minutes", "impact_rating"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "dependencies" not in self.initial:
+            self.initial["dependencies"] = "\n".join(str(d) for d in self.instance.dependencies_json or [])
+
+    def clean_dependencies(self):
+        lines = (line.strip() for line in self.cleaned_data.get("dependencies", "").splitlines())
+        seen: list[str] = []
+        for line in lines:
+            if line and line not in seen:
+                seen.append(line)
+        return seen
+
+    def clean(self):
+        from templates_app.values import format_minutes
+
+        cleaned = super().clean()
+        rto, mtpd = cleaned.get("rto_minutes"), cleaned.get("mtpd_minutes")
+        if rto is not None and mtpd is not None and rto > mtpd:
+            self.add_error("rto_minutes", ValidationError(
+                "The recovery time objective (%(rto)s) cannot be longer than the maximum tolerable period "
+                "of disruption (%(mtpd)s): the process would come back after the organisation can no longer "
+                "tolerate its loss.",
+                code="rto_exceeds_mtpd", params={"rto": format_minutes(rto), "mtpd": format_minutes(mtpd)},
+            ))
+        return cleaned
+
+    def service_values(self) -> dict:
+        values = {f: self.cleaned_data.get(f) for f in self.Meta.fields}
+        values["dependencies_json"] = self.cleaned_data.get("dependencies") or []
+        return values
+
+
+class RiskForm(EditRevisionForm, forms.ModelForm):
+    owner_user = forms.ModelChoiceField(queryset=None, required=False, label="Owner",
+                                        help_text="Who watches this risk and its mitigation.")
+
+    class Meta:
+        model = Risk
+        fields = ["threat", "likelihood", "impact", "mitigation", "owner_user"]
+        widgets = {"mitigation": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "likelihood": "How likely the threat is to happen (1 rare to 5 almost certain).",
+            "impact": "How bad it would be (1 insignificant to 5 severe). "
+                      "The rating is worked out from likelihood x impact.",
+        }
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_user"].queryset = members
+        self.fields["owner_user"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+    def service_values(self) -> dict:
+        return {f: self.cleaned_data.get(f) for f in self.Meta.fields}
+
+
+class VersionCreateForm(EditRevisionForm):
+    note = forms.CharField(
+        label="Change note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
+        help_text="What changed in this revision, for the reviewers and the version history.",
+    )
+
+    def clean_note(self):
+        note = self.cleaned_data["note"].strip()
+        if not note:
+            raise ValidationError("Write a change note: say what changed in this revision.", code="required")
+        return note
+
+
+class PlanFilterForm(forms.Form):
+    """The plan list's filters (GET). Invalid values are ignored rather than refused."""
+
+    q = forms.CharField(label="Search titles", required=False, max_length=255,
+                        widget=forms.TextInput(attrs={"type": "search"}))
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Plan.Status.choices])
+    owner = forms.ModelChoiceField(label="Owner", required=False, queryset=None, empty_label="Anyone")
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = members
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {"status": "", "owner_id": None, "search": ""}
+        owner = self.cleaned_data.get("owner")
+        return {"status": self.cleaned_data.get("status") or "", "owner_id": owner.pk if owner else None,
+                "search": (self.cleaned_data.get("q") or "").strip()}

@@ -1,0 +1,28 @@
+"""Remind people who have not acknowledged an approved plan N days after its approval."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from reviews.acks import ack_reminders_send
+
+
+class Command(BaseCommand):
+    help = (
+        "Email everyone who has not yet acknowledged the approved version of a plan approved at "
+        "least --days days ago (approved, non-archived plans; active users; at most one reminder "
+        "per person and plan per day). Prints one summary line; exits non-zero if any mail failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--days", type=int, default=7,
+            help="remind only for plans approved at least this many days ago (default 7)",
+        )
+
+    def handle(self, *args, days: int, **options):
+        if days < 0:
+            raise CommandError(f"--days must be zero or more, not {days}.")
+        summary = ack_reminders_send(days=days)
+        if summary.failed:
+            self.stdout.write(self.style.WARNING(str(summary)))
+            raise CommandError(f"{summary.failed} reminder(s) could not be sent; see the log. Run again to retry.")
+        self.stdout.write(self.style.SUCCESS(str(summary)))

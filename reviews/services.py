@@ -1,0 +1,521 @@
+"""The review and approval workflow: the one place its rules live.
+
+Pages (reviews.views), admin actions (reviews.admin_actions) and commands call these
+functions, so a rule holds wherever the request starts. Transitions of a plan:
+
+    draft      -> in_review   plan_submit_for_review
+    in_review  -> approved    review_approve (when every reviewer of the round approved)
+    in_review  -> draft       review_request_changes, plan_withdraw
+    approved   -> draft       plans.services.plan_prepare_edit (a new revision is started)
+    approved   -> archived    plan_archive
+    archived   -> draft       plan_restore (BCP administrators only)
+
+Anything else raises ServiceError with a message that says why. Every function locks
+the plan row first (then the review row), so concurrent decisions are serialised and a
+plan is approved exactly once. Mail and the approval hooks run after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from plans.models import Plan, PlanVersion
+from plans.selectors import organisation_for
+from plans.services import ServiceError, audit_record, plan_snapshot
+
+from .models import Review
+
+logger = logging.getLogger(__name__)
+
+Status = Plan.Status
+
+PERM_SUBMIT = "plans.submit_plan"
+PERM_APPROVE = "plans.approve_plan"
+PERM_REQUEST_CHANGES = "plans.request_changes_plan"
+PERM_ARCHIVE = "plans.archive_plan"
+PERM_RESTORE = "plans.restore_plan"
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def eligible_reviewers(plan: Plan, *, actor=None) -> QuerySet:
+    """Active users of the plan's organisation who hold plans.approve_plan, ordered by name.
+
+    Never the plan's owner or the author of its active version; with `actor`, never the
+    person submitting either. Runs one query when evaluated.
+    """
+    User = get_user_model()
+    users = User.objects.with_perm(PERM_APPROVE, is_active=True, include_superusers=True).filter(
+        membership__organisation_id=plan.org_id
+    )
+    excluded = {plan.owner_user_id}
+    if actor is not None and getattr(actor, "pk", None):
+        excluded.add(actor.pk)
+    authors = PlanVersion.objects.filter(pk=plan.current_version_id).values("authored_by_user_id")
+    users = users.exclude(pk__in=authors)
+    return users.exclude(pk__in=excluded).distinct().order_by("first_name", "last_name", "username")
+
+
+def current_round(plan: Plan) -> int:
+    """The latest review round of the plan (0 before the first submission). One query."""
+    return plan.reviews.aggregate(n=Max("round_number"))["n"] or 0
+
+
+def working_copy_is_saved(plan: Plan) -> bool:
+    """Whether the working copy and live rows equal the active version (three queries)."""
+    if plan.current_version_id is None:
+        return False
+    content = dict(plan.draft_content_json or {})
+    content.update(plan_snapshot(plan))
+    version = PlanVersion.objects.only("content_json").get(pk=plan.current_version_id)
+    return content == version.content_json
+
+
+def plan_pending_review_for(*, plan: Plan, actor) -> Review:
+    """The actor's pending review of the plan's current round, or ServiceError saying why there is none.
+
+    Used where a person acts on a plan rather than on a review (the plan admin actions).
+    """
+    if plan.status != Status.IN_REVIEW:
+        raise ServiceError(f"This plan is {plan.get_status_display().lower()}, not in review.", code="not_in_review")
+    review = (
+        plan.reviews.select_related("version", "requested_by_user")
+        .filter(reviewer_user=actor, round_number=current_round(plan))
+        .first()
+    )
+    version = review.version if review else plan.current_version
+    _check_independent(
+        plan=plan, actor=actor, version=version, submitter_id=review.requested_by_user_id if review else None
+    )
+    if review is None or review.status != Review.Status.PENDING:
+        raise ServiceError("You have no pending review of this plan.", code="no_pending_review")
+    return review
+
+
+# --- checks ------------------------------------------------------------------------------
+
+
+def _check_member(plan: Plan, actor) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise ServiceError("You need to be logged in to do this.", code="anonymous")
+    org = organisation_for(actor)
+    if org is None or org.pk != plan.org_id:
+        raise ServiceError("This plan belongs to another organisation.", code="other_organisation")
+
+
+def _check_perm(actor, perm: str, message: str) -> None:
+    if not actor.has_perm(perm):
+        raise ServiceError(message, code="permission")
+
+
+def _check_independent(*, plan: Plan, actor, version: PlanVersion | None, submitter_id: int | None,
+                       verb: str = "approve") -> None:
+    """Nobody decides on a plan they own, authored (the submitted version) or submitted."""
+    if actor.pk == plan.owner_user_id:
+        raise ServiceError(f"You own this plan, so you cannot {verb} it.", code="self_approval")
+    if version is not None and actor.pk == version.authored_by_user_id:
+        raise ServiceError(
+            f"You wrote version {version.version_number} of this plan, so you cannot {verb} it.", code="self_approval"
+        )
+    if submitter_id is not None and actor.pk == submitter_id:
+        raise ServiceError(f"You submitted this plan for review, so you cannot {verb} it.", code="self_approval")
+
+
+def _lock_plan(plan: Plan) -> Plan:
+    return Plan.objects.select_for_update().get(pk=plan.pk)
+
+
+def _refuse_transition(plan: Plan, wanted: str) -> ServiceError:
+    """The message for a transition the plan's status does not allow."""
+    status = plan.status
+    reasons = {
+        (Status.IN_REVIEW, "submit"): "This plan is already in review.",
+        (Status.APPROVED, "submit"): (
+            "This plan is approved. Change it (which starts a new revision) and save a revision before "
+            "submitting it again."
+        ),
+        (Status.ARCHIVED, "submit"): "This plan is archived. Restore it before submitting it for review.",
+        (Status.DRAFT, "withdraw"): "This plan is not in review, so there is nothing to withdraw.",
+        (Status.APPROVED, "withdraw"): "This plan is approved, not in review, so there is nothing to withdraw.",
+        (Status.ARCHIVED, "withdraw"): "This plan is archived, not in review, so there is nothing to withdraw.",
+        (Status.DRAFT, "decide"): "This plan is a draft, not in review, so there is nothing to decide.",
+        (Status.APPROVED, "decide"): "This plan is already approved.",
+        (Status.ARCHIVED, "decide"): "This plan is archived, not in review.",
+        (Status.DRAFT, "archive"): "Only an approved plan can be archived; this plan is a draft.",
+        (Status.IN_REVIEW, "archive"): "This plan is in review. Withdraw it or wait for the decision before archiving.",
+        (Status.ARCHIVED, "archive"): "This plan is already archived.",
+        (Status.DRAFT, "restore"): "Only an archived plan can be restored; this plan is a draft.",
+        (Status.IN_REVIEW, "restore"): "Only an archived plan can be restored; this plan is in review.",
+        (Status.APPROVED, "restore"): "Only an archived plan can be restored; this plan is approved.",
+    }
+    return ServiceError(
+        reasons.get((status, wanted), f"This is not possible while the plan is {plan.get_status_display().lower()}."),
+        code="invalid_transition",
+    )
+
+
+# --- transitions -------------------------------------------------------------------------
+
+
+def plan_submit_for_review(*, plan: Plan, actor, reviewers: Iterable) -> list[Review]:
+    """Submit the plan's active version to one or more reviewers (draft -> in_review).
+
+    The working copy must have been saved as a revision. Each reviewer must be eligible
+    (`eligible_reviewers`); one review row per reviewer is created for the new round and
+    each reviewer is emailed after the commit.
+    """
+    reviewers = list({r.pk: r for r in reviewers}.values())
+    with transaction.atomic():
+        _check_member(plan, actor)
+        _check_perm(actor, PERM_SUBMIT, "Your role does not allow submitting plans for review.")
+        locked = _lock_plan(plan)
+        if locked.status != Status.DRAFT:
+            raise _refuse_transition(locked, "submit")
+        version = locked.current_version
+        if version is None or not working_copy_is_saved(locked):
+            raise ServiceError(
+                "Save a revision first: the working copy has changes that are not in a saved version.",
+                code="unsaved_changes",
+            )
+        if locked.approved_version_id == version.pk:
+            raise ServiceError(
+                f"Version {version.version_number} is already approved. Make your changes and save a revision first.",
+                code="already_approved",
+            )
+        if not reviewers:
+            raise ServiceError("Choose at least one reviewer.", code="no_reviewers")
+        eligible = set(eligible_reviewers(locked, actor=actor).values_list("pk", flat=True))
+        for person in reviewers:
+            if person.pk in eligible:
+                continue
+            if person.pk == actor.pk:
+                reason = "you cannot review a plan you submit"
+            elif person.pk == locked.owner_user_id:
+                reason = "they own this plan"
+            elif person.pk == version.authored_by_user_id:
+                reason = f"they wrote version {version.version_number}"
+            else:
+                reason = "they are not a reviewer in this plan's organisation"
+            raise ServiceError(f"{_name(person)} cannot review this plan: {reason}.", code="ineligible_reviewer")
+
+        round_number = current_round(locked) + 1
+        now = timezone.now()
+        reviews = [
+            Review.objects.create(
+                plan=locked, version=version, round_number=round_number, requested_by_user=actor,
+                reviewer_user=person, status=Review.Status.PENDING, requested_at_utc=now,
+            )
+            for person in reviewers
+        ]
+        locked.status = Status.IN_REVIEW
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(
+            plan=locked, actor=actor, action="submitted_for_review",
+            details={
+                "from": Status.DRAFT, "to": Status.IN_REVIEW, "version": version.version_number,
+                "round": round_number, "reviewers": [p.get_username() for p in reviewers],
+            },
+        )
+        review_ids = [r.pk for r in reviews]
+        transaction.on_commit(lambda: _mail_reviewers_assigned(review_ids))
+    plan.status = locked.status
+    return reviews
+
+
+def plan_withdraw(*, plan: Plan, actor) -> Plan:
+    """Take the plan out of review (in_review -> draft); pending reviews of the round are cancelled.
+
+    Allowed for the person who submitted the round and for the plan's owner.
+    """
+    with transaction.atomic():
+        _check_member(plan, actor)
+        locked = _lock_plan(plan)
+        if locked.status != Status.IN_REVIEW:
+            raise _refuse_transition(locked, "withdraw")
+        round_number = current_round(locked)
+        round_reviews = list(
+            locked.reviews.select_for_update().filter(round_number=round_number)
+        )
+        submitters = {r.requested_by_user_id for r in round_reviews}
+        if actor.pk not in submitters and actor.pk != locked.owner_user_id:
+            raise ServiceError(
+                "Only the person who submitted this plan, or its owner, can withdraw it from review.",
+                code="not_submitter",
+            )
+        cancelled = _cancel_pending(round_reviews)
+        locked.status = Status.DRAFT
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(
+            plan=locked, actor=actor, action="review_withdrawn",
+            details={
+                "from": Status.IN_REVIEW, "to": Status.DRAFT, "round": round_number,
+                "version": round_reviews[0].version.version_number if round_reviews else None,
+                "cancelled_reviewers": cancelled,
+            },
+        )
+    plan.status = locked.status
+    return locked
+
+
+def _cancel_pending(reviews: Iterable[Review]) -> list[str]:
+    names = []
+    for review in reviews:
+        if review.status == Review.Status.PENDING:
+            review.status = Review.Status.CANCELLED
+            review.save(update_fields=["status"])  # save(): history records it
+            names.append(review.reviewer_user.get_username())
+    return names
+
+
+def _lock_review_for_decision(*, review: Review, actor, perm: str, perm_message: str, verb: str):
+    """Lock plan then review, and check that `actor` may decide it now. Returns (plan, review)."""
+    _check_member(review.plan, actor)
+    plan = _lock_plan(review.plan)
+    locked = Review.objects.select_for_update().get(pk=review.pk)
+    if locked.reviewer_user_id != actor.pk:
+        raise ServiceError("Only the assigned reviewer can decide this review.", code="not_assigned")
+    _check_perm(actor, perm, perm_message)
+    _check_independent(
+        plan=plan, actor=actor, version=locked.version, submitter_id=locked.requested_by_user_id, verb=verb
+    )
+    if locked.status == Review.Status.CANCELLED:
+        raise ServiceError(
+            "This review was cancelled (the plan was withdrawn or another reviewer requested changes).",
+            code="review_closed",
+        )
+    if locked.status != Review.Status.PENDING:
+        raise ServiceError(
+            f"You already decided this review ({locked.get_status_display().lower()}).", code="already_decided"
+        )
+    if plan.status != Status.IN_REVIEW:
+        raise _refuse_transition(plan, "decide")
+    if locked.round_number != current_round(plan):
+        raise ServiceError("This review belongs to an earlier review round.", code="review_closed")
+    return plan, locked
+
+
+def review_approve(*, review: Review, actor) -> Review:
+    """Record the reviewer's approval; when every review of the round is approved, approve the plan.
+
+    Final approval sets `approved_at_utc`, `approved_version` (the submitted version) and
+    status approved, and after the commit stores the version's exports and sends the
+    acknowledgement links.
+    """
+    with transaction.atomic():
+        plan, locked = _lock_review_for_decision(
+            review=review, actor=actor, perm=PERM_APPROVE,
+            perm_message="Your role does not allow approving plans.", verb="approve",
+        )
+        now = timezone.now()
+        locked.status = Review.Status.APPROVED
+        locked.decided_at_utc = now
+        locked.save(update_fields=["status", "decided_at_utc"])
+        outstanding = (
+            plan.reviews.filter(round_number=locked.round_number).exclude(status=Review.Status.APPROVED).exists()
+        )
+        final = not outstanding
+        audit_record(
+            plan=plan, actor=actor, action="review_approved",
+            details={
+                "from": Status.IN_REVIEW, "to": Status.APPROVED if final else Status.IN_REVIEW,
+                "version": locked.version.version_number, "round": locked.round_number,
+                "reviewer": actor.get_username(),
+            },
+        )
+        if final:
+            plan.status = Status.APPROVED
+            plan.approved_at_utc = now
+            plan.approved_version = locked.version
+            plan.save(update_fields=["status", "approved_at_utc", "approved_version", "updated_at"])
+            audit_record(
+                plan=plan, actor=actor, action="plan_approved",
+                details={
+                    "from": Status.IN_REVIEW, "to": Status.APPROVED, "version": locked.version.version_number,
+                    "round": locked.round_number,
+                },
+            )
+            version_id, version_number, plan_id = locked.version.pk, locked.version.version_number, plan.pk
+            transaction.on_commit(lambda: _after_final_approval(plan_id, version_id, version_number))
+        review_id = locked.pk
+        transaction.on_commit(lambda: _mail_decision(review_id, final=final))
+    review.status, review.decided_at_utc = locked.status, locked.decided_at_utc
+    return locked
+
+
+def review_request_changes(*, review: Review, actor, notes: str) -> Review:
+    """Record a request for changes (notes required): the plan goes back to draft and the
+    other pending reviews of the round are cancelled."""
+    notes = (notes or "").strip()
+    with transaction.atomic():
+        plan, locked = _lock_review_for_decision(
+            review=review, actor=actor, perm=PERM_REQUEST_CHANGES,
+            perm_message="Your role does not allow requesting changes to plans.", verb="review",
+        )
+        if not notes:
+            raise ServiceError("Notes are required when requesting changes.", code="notes_required")
+        now = timezone.now()
+        locked.status = Review.Status.CHANGES_REQUESTED
+        locked.decided_at_utc = now
+        locked.notes = notes
+        locked.save(update_fields=["status", "decided_at_utc", "notes"])
+        others = plan.reviews.select_for_update().filter(round_number=locked.round_number).exclude(pk=locked.pk)
+        cancelled = _cancel_pending(others)
+        plan.status = Status.DRAFT
+        plan.save(update_fields=["status", "updated_at"])
+        audit_record(
+            plan=plan, actor=actor, action="changes_requested",
+            details={
+                "from": Status.IN_REVIEW, "to": Status.DRAFT, "version": locked.version.version_number,
+                "round": locked.round_number, "reviewer": actor.get_username(), "notes": notes,
+                "cancelled_reviewers": cancelled,
+            },
+        )
+        review_id = locked.pk
+        transaction.on_commit(lambda: _mail_decision(review_id, final=False))
+    review.status, review.decided_at_utc, review.notes = locked.status, locked.decided_at_utc, locked.notes
+    return locked
+
+
+def plan_archive(*, plan: Plan, actor) -> Plan:
+    """Archive an approved plan (approved -> archived); the approved version stays recorded."""
+    with transaction.atomic():
+        _check_member(plan, actor)
+        _check_perm(actor, PERM_ARCHIVE, "Your role does not allow archiving plans.")
+        locked = _lock_plan(plan)
+        if locked.status != Status.APPROVED:
+            raise _refuse_transition(locked, "archive")
+        locked.status = Status.ARCHIVED
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(
+            plan=locked, actor=actor, action="plan_archived",
+            details={
+                "from": Status.APPROVED, "to": Status.ARCHIVED,
+                "version": locked.approved_version.version_number if locked.approved_version else None,
+            },
+        )
+    plan.status = locked.status
+    return locked
+
+
+def plan_restore(*, plan: Plan, actor) -> Plan:
+    """Restore an archived plan to draft (BCP administrators only); `approved_version` is kept."""
+    with transaction.atomic():
+        _check_member(plan, actor)
+        locked = _lock_plan(plan)
+        if locked.status != Status.ARCHIVED:
+            raise _refuse_transition(locked, "restore")
+        _check_perm(actor, PERM_RESTORE, "This plan is archived; only a BCP administrator can restore it.")
+        locked.status = Status.DRAFT
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(
+            plan=locked, actor=actor, action="plan_restored",
+            details={
+                "from": Status.ARCHIVED, "to": Status.DRAFT,
+                "version": locked.current_version.version_number if locked.current_version else None,
+            },
+        )
+    plan.status = locked.status
+    return locked
+
+
+# --- after commit: hooks and mail --------------------------------------------------------
+
+
+def _after_final_approval(plan_id: int, version_id: int, version_number: int) -> None:
+    """Store the exports and send acknowledgement links; a failure is logged, never raised."""
+    from plans import exports
+
+    from . import acks
+
+    try:
+        exports.version_exports_store(version_id=version_id)
+    except Exception:
+        logger.exception("Storing the exports of version %s (plan %s) failed", version_id, plan_id)
+    try:
+        acks.ack_links_send_for_version(plan_id=plan_id, version_number=version_number)
+    except Exception:
+        logger.exception("Sending acknowledgement links for plan %s v%s failed", plan_id, version_number)
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _send(prefix: str, context: dict, recipients: list) -> None:
+    """Send one message per recipient (subject / text / HTML templates); failures are logged."""
+    messages = []
+    for user in recipients:
+        if not user.email:
+            continue
+        ctx = {**context, "recipient": user, "recipient_name": _name(user)}
+        subject = " ".join(render_to_string(f"reviews/email/{prefix}_subject.txt", ctx).split())
+        message = EmailMultiAlternatives(
+            subject, render_to_string(f"reviews/email/{prefix}.txt", ctx), settings.DEFAULT_FROM_EMAIL, [user.email]
+        )
+        message.attach_alternative(render_to_string(f"reviews/email/{prefix}.html", ctx), "text/html")
+        messages.append(message)
+    if not messages:
+        return
+    try:
+        get_connection().send_messages(messages)
+    except Exception:
+        logger.exception("Sending %s mail to %s failed", prefix, ", ".join(m.to[0] for m in messages))
+
+
+def _mail_reviewers_assigned(review_ids: list[int]) -> None:
+    try:
+        reviews = list(
+            Review.objects.select_related("plan", "version", "reviewer_user", "requested_by_user").filter(
+                pk__in=review_ids
+            )
+        )
+        for review in reviews:
+            _send(
+                "review_assigned",
+                {
+                    "review": review, "plan": review.plan, "version": review.version,
+                    "submitter_name": _name(review.requested_by_user),
+                    "review_url": absolute_url(reverse("reviews:review_detail", args=[review.pk])),
+                    "plan_url": absolute_url(review.plan.get_absolute_url()),
+                },
+                [review.reviewer_user],
+            )
+    except Exception:
+        logger.exception("Preparing review assignment mail failed")
+
+
+def _mail_decision(review_id: int, *, final: bool) -> None:
+    try:
+        review = Review.objects.select_related(
+            "plan", "plan__owner_user", "version", "reviewer_user", "requested_by_user"
+        ).get(pk=review_id)
+        plan = review.plan
+        recipients = {u.pk: u for u in (review.requested_by_user, plan.owner_user)}
+        _send(
+            "review_decided",
+            {
+                "review": review, "plan": plan, "version": review.version, "final": final,
+                "approved": review.status == Review.Status.APPROVED,
+                "reviewer_name": _name(review.reviewer_user),
+                "review_url": absolute_url(reverse("reviews:review_detail", args=[review.pk])),
+                "plan_url": absolute_url(plan.get_absolute_url()),
+            },
+            list(recipients.values()),
+        )
+    except Exception:
+        logger.exception("Preparing the decision mail for review %s failed", review_id)
