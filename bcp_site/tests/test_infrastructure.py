@@ -17,7 +17,7 @@ def test_mail_reaches_the_local_smtp_server(smtp_server):
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_browser_logs_in(browser_page, member):
     browser_login(browser_page, "member")
     assert "/accounts/login" not in browser_page.url

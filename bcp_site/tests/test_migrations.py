@@ -61,7 +61,7 @@ def test_schema_has_every_spec_name():
             assert names <= found, (table, names - found)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migrations_apply_from_zero_and_back():
     call_command("migrate", "plans", "zero", verbosity=0)
     assert "bc_plan" not in connection.introspection.table_names()

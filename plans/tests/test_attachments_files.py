@@ -351,7 +351,7 @@ def test_stored_files_have_no_public_url():
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_browser_upload_from_the_plan_page_then_download_link(browser_page, plan, owner, tmp_path):
     from bcp_site.pytest_plugin import browser_login
 
