@@ -19,7 +19,12 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
-    """Each test stores files in its own folder."""
+    """Each test stores files in its own folder, and hashes passwords with a fast hasher.
+
+    Password hashing with the production hasher was most of the suite's time; MD5 is fine
+    for throwaway test users (as healthchecks does, "for speed").
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
