@@ -354,9 +354,22 @@ class Attachment(models.Model):
 
 
 class Audit(models.Model):
-    """One action on a plan: who did what, when, with details. Never changed after it is written."""
+    """One action: who did what, when, with details. Never changed after it is written.
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="audit_entries", db_column="plan_id")
+    Every row belongs to an organisation (`org`); a row about a plan also names the plan.
+    Organisation events (memberships, people, templates, lockouts) have no plan. A row with
+    neither is a system-wide event (say a superuser editing a global template): only
+    superusers see it.
+    """
+
+    org = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries",
+        db_column="org_id", verbose_name="organisation",
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries", db_column="plan_id",
+        verbose_name="plan",
+    )
     action = models.CharField("action", max_length=100)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -375,10 +388,18 @@ class Audit(models.Model):
             models.Index(fields=["action"], name="idx_bc_audit_action"),
             # Chronological audit trail.
             models.Index(fields=["at_utc"], name="idx_bc_audit_at"),
+            # The organisation audit page, its CSV and the admin list: one organisation, newest first.
+            models.Index(fields=["org", "at_utc"], name="idx_bc_audit_org_at"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} on {self.plan_id} at {self.at_utc:%Y-%m-%d %H:%M}"
+        if self.plan_id is not None:
+            subject = f"plan {self.plan_id}"
+        elif self.org_id is not None:
+            subject = f"organisation {self.org_id}"
+        else:
+            subject = "system"
+        return f"{self.action} on {subject} at {self.at_utc:%Y-%m-%d %H:%M}"
 
 
 class ChangeRecord(models.Model):

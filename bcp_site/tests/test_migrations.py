@@ -3,6 +3,8 @@
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 SPEC_TABLES = {
     "bc_plan", "bc_plan_version", "bc_template", "bc_section_definition", "bc_contact", "bc_process", "bc_risk",
@@ -67,3 +69,28 @@ def test_migrations_apply_from_zero_and_back():
     assert "bc_plan" not in connection.introspection.table_names()
     call_command("migrate", verbosity=0)
     assert "bc_plan" in connection.introspection.table_names()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_audit_rows_written_before_0002_get_their_plans_organisation():
+    before, after = [("plans", "0001_initial")], [("plans", "0002_audit_org")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    org = old.get_model("plans", "Organisation").objects.create(name="Acme")
+    user = old.get_model("auth", "User").objects.create(username="old-owner")
+    template = old.get_model("templates_app", "Template").objects.create(name="Old template")
+    Plan, Audit = old.get_model("plans", "Plan"), old.get_model("plans", "Audit")
+    plan = Plan.objects.create(org=org, title="Old plan", template=template, owner_user=user)
+    orphan = Plan.objects.create(org=None, title="No organisation", template=template, owner_user=user)
+    row = Audit.objects.create(plan=plan, action="plan_created", at_utc=timezone.now())
+    stray = Audit.objects.create(plan=orphan, action="plan_created", at_utc=timezone.now())
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps.get_model("plans", "Audit")
+    assert new.objects.get(pk=row.pk).org_id == org.pk
+    assert new.objects.get(pk=stray.pk).org_id is None  # a plan without organisation: superusers only
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest schema for the next tests

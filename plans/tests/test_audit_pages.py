@@ -153,7 +153,7 @@ def test_date_range_from_after_to_shows_errors_next_to_the_fields(client, member
 
 def test_pagination_50_per_page_keeps_filters(client, member, plan, trail):
     Audit.objects.bulk_create(
-        Audit(plan=plan, action="bulk", at_utc=datetime(2026, 4, 1, tzinfo=UTC), details_json={"n": i})
+        Audit(plan=plan, org=plan.org, action="bulk", at_utc=datetime(2026, 4, 1, tzinfo=UTC), details_json={"n": i})
         for i in range(120)
     )
     client.force_login(member)
@@ -162,6 +162,81 @@ def test_pagination_50_per_page_keeps_filters(client, member, plan, trail):
     assert len(rows_of(first)) == 50 and len(rows_of(third)) == 20
     assert "page=2" in first.content.decode() and "action=bulk" in first.content.decode()
     assert "Page 3 of 3" in third.content.decode()
+
+
+# --- organisation events (no plan) -------------------------------------------------------
+
+
+def org_entry(org, *, action: str, actor=None, at: datetime) -> Audit:
+    row = audit_record(org=org, actor=actor, action=action, details={"user": "newcomer"})
+    Audit.objects.filter(pk=row.pk).update(at_utc=at)
+    return row
+
+
+def test_a_plan_row_records_the_plans_organisation(plan, owner):
+    row = audit_record(plan=plan, actor=owner, action="plan_submitted")
+    assert (row.plan_id, row.org_id) == (plan.pk, plan.org_id)
+    assert Audit.objects.filter(org=plan.org, plan=plan, action="plan_created").exists()
+
+
+def test_an_organisation_row_has_no_plan(org, owner):
+    row = audit_record(org=org, actor=owner, action="membership_added")
+    assert (row.plan_id, row.org_id) == (None, org.pk)
+    assert str(row).startswith(f"membership_added on organisation {org.pk} at ")
+
+
+def test_a_system_wide_row_has_neither(db):
+    row = audit_record(actor=None, action="template_global_changed")
+    assert (row.plan_id, row.org_id) == (None, None)
+    assert str(row).startswith("template_global_changed on system at ")
+
+
+def test_plan_and_org_of_different_organisations_are_refused(plan, other_org):
+    with pytest.raises(ValueError):
+        audit_record(plan=plan, org=other_org, actor=None, action="mixed_up")
+
+
+def test_organisation_row_shows_on_its_organisations_page_only(client, member, outsider, org, other_org, trail):
+    org_entry(org, action="membership_added", at=datetime(2026, 3, 4, tzinfo=UTC))
+    org_entry(other_org, action="foreign_lockout", at=datetime(2026, 3, 4, tzinfo=UTC))
+    client.force_login(member)
+    response = client.get(ORG_URL)
+    assert rows_of(response) == ["membership_added", "change_linked", "plan_approved", "plan_submitted"]
+    page = response.content.decode()
+    assert "Organisation</span>" in page and "foreign_lockout" not in page
+    assert [v for v, _ in response.context["form"].fields["action"].choices][1:] == [
+        "change_linked", "membership_added", "plan_approved", "plan_submitted",
+    ]
+    client.force_login(outsider)
+    assert rows_of(client.get(ORG_URL)) == ["foreign_lockout", "foreign_secret"]
+    assert "membership_added" not in client.get(ORG_URL).content.decode()
+
+
+def test_organisation_row_is_in_its_organisations_csv_only(client, member, outsider, org, trail):
+    org_entry(org, action="membership_added", actor=member, at=datetime(2026, 3, 4, tzinfo=UTC))
+    client.force_login(member)
+    rows = read_csv(client.get(ORG_URL, {"format": "csv"}))
+    assert rows[1][:4] == ["2026-03-04T00:00:00Z", "", "membership_added", "member"]
+    assert [r[2] for r in rows[1:]] == ["membership_added", "change_linked", "plan_approved", "plan_submitted"]
+    client.force_login(outsider)
+    assert [r[2] for r in read_csv(client.get(ORG_URL, {"format": "csv"}))[1:]] == ["foreign_secret"]
+
+
+def test_organisation_row_is_not_on_a_plan_page(client, member, org, plan, trail):
+    org_entry(org, action="membership_added", at=datetime(2026, 3, 4, tzinfo=UTC))
+    client.force_login(member)
+    assert "membership_added" not in rows_of(client.get(plan_url(plan)))
+    assert [r[2] for r in read_csv(client.get(plan_url(plan), {"format": "csv"}))[1:]] == [
+        "change_linked", "plan_approved", "plan_submitted",
+    ]
+
+
+def test_system_wide_row_is_on_no_organisation_page(client, member, outsider, trail):
+    row = audit_record(actor=None, action="template_global_changed")
+    Audit.objects.filter(pk=row.pk).update(at_utc=datetime(2026, 3, 5, tzinfo=UTC))
+    for user in (member, outsider):
+        client.force_login(user)
+        assert "template_global_changed" not in rows_of(client.get(ORG_URL))
 
 
 # --- CSV ----------------------------------------------------------------------------------
