@@ -94,3 +94,12 @@ def add_children(plan: Plan, n: int) -> None:
              rating=risk_rating(levels[i % 5][0], levels[(i + 2) % 5][1]), mitigation="Mitigate")
         for i in range(n)
     )
+
+
+def admin_inline_data(response) -> dict[str, str]:
+    """The inline formsets' management fields of an admin add/change page (what a browser posts back)."""
+    data: dict[str, str] = {}
+    for inline in response.context["inline_admin_formsets"]:
+        form = inline.formset.management_form
+        data.update({form.add_prefix(name): str(form[name].value()) for name in form.fields})
+    return data

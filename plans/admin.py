@@ -1,8 +1,20 @@
+"""The admin of plans and their rows: scoped to the user's organisation, writing only through services.
+
+Every admin here derives from `plans.admin_scoping` (the organisation wall) and
+`bcp_site.admin_base` (404s, history that is read-only unless opted in, service
+errors shown on the form). Workflow actions and the acknowledgement column are added
+by `reviews.admin`, which extends `PlanAdmin` (reviews sits above plans).
+"""
+
+from __future__ import annotations
+
+from django import forms
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+from django.utils.html import format_html, format_html_join
 
-from reviews.admin_actions import PLAN_ACTIONS, PlanChildEditLockMixin, PlanEditLockMixin, WorkflowPermissionsMixin
-
+from . import services
+from .admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin, admin_organisation
+from .forms import ContactForm, ProcessForm, RiskForm
 from .models import (
     Attachment,
     Audit,
@@ -16,10 +28,11 @@ from .models import (
     Process,
     Risk,
 )
+from .selectors import organisation_members
 
 
 class ReadOnlyAdminMixin:
-    """Rows that are evidence: visible, never added, changed or deleted through the admin."""
+    """Rows that are evidence or made by services only: visible, never added, changed or deleted here."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -31,38 +44,99 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class MembershipInline(admin.TabularInline):
+class SuperuserOnlyWritesMixin:
+    """Organisations and memberships: members read their own; only superusers create or change them."""
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+def content_html(template, content: dict, *, plan=None):
+    """A version's or working copy's section values as readable HTML (labels and display text)."""
+    from templates_app.schema import template_sections
+    from templates_app.values import display_value, reference_names
+
+    sections = template_sections(template)
+    contacts, users = reference_names(template, content or {}, plan=plan, sections=sections)
+    blocks = []
+    for section in sections:
+        values = (content or {}).get(section["key"]) or {}
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td style='white-space: pre-line'>{}</td></tr>",
+            ((field["label"], display_value(field, values.get(field["key"]), contacts=contacts, users=users))
+             for field in section["fields"]),
+        )
+        blocks.append(format_html("<h4>{}</h4><table>{}</table>", section["title"], rows))
+    return format_html_join("", "{}", ((block,) for block in blocks)) or "—"
+
+
+def warn_if_locked(request, plan) -> None:
+    """On opening a change page: say why the plan's data is shown read-only (the edit lock)."""
+    from django.contrib import messages
+
+    refusal = services.plan_edit_refusal(plan) if plan is not None else None
+    if refusal is not None and request.method == "GET":
+        messages.warning(request, f"“{plan}”: {refusal.message}")
+
+
+def snapshot_counts(content: dict) -> str:
+    content = content or {}
+    return ", ".join(f"{len(content.get(key) or [])} {key}" for key in ("contacts", "processes", "risks"))
+
+
+# --- organisations and people --------------------------------------------------------------
+
+
+class MembershipInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Membership
+    fields = ["user", "created_at"]
+    readonly_fields = fields
     extra = 0
-    autocomplete_fields = ["user"]
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(SuperuserOnlyWritesMixin, OrgScopedAdmin):
+    org_field = "pk"
     list_display = ["name", "created_at"]
     search_fields = ["name"]
+    ordering = ["name"]
     inlines = [MembershipInline]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
+    """Who belongs where; people are added, moved and deactivated in the people admin (plans.people_admin)."""
+
+    org_field = "organisation"
     list_display = ["user", "organisation", "created_at"]
     list_filter = ["organisation"]
     search_fields = ["user__username", "user__email", "organisation__name"]
     list_select_related = ["user", "organisation"]
-    autocomplete_fields = ["user"]
 
 
-class VersionInline(admin.TabularInline):
+# --- plans -------------------------------------------------------------------------------
+
+
+class PlanAdminForm(forms.ModelForm):
+    edit_revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    class Meta:
+        model = Plan
+        fields = ["title", "template", "owner_user"]
+
+
+class VersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PlanVersion
     fields = ["version_number", "status", "authored_by_user", "authored_at_utc", "summary_change_note"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class AuditInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -73,89 +147,260 @@ class AuditInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ["-at_utc", "-id"]
 
 
-class PlanStoredFilesMixin:
-    """Plan deletion through plans.attachments: stored attachments and exports are removed after commit.
+@admin.register(Plan)
+class PlanAdmin(OrgScopedHistoryAdmin):
+    """Plans: created with `plan_create`, renamed or re-owned with `plan_details_update`.
 
-    Last before the ModelAdmin base, so the checks of the mixins before it still run first.
+    Status, versions and approvals change only through the workflow (actions added by
+    reviews.admin); the working copy is edited on the plan pages and shown here readably.
     """
+
+    org_field = "org"
+    form = PlanAdminForm
+    list_display = ["title", "org", "status", "owner_user", "current_version", "approved_at_utc", "updated_at"]
+    list_filter = ["status", "org", "template"]
+    search_fields = ["title", "owner_user__username"]
+    list_select_related = ["org", "owner_user", "current_version", "template"]
+    ordering = ["-updated_at", "-id"]
+    raw_id_fields = ["owner_user"]
+    inlines = [VersionInline, AuditInline]
+    change_readonly_fields = [
+        "org", "template", "status", "current_version", "approved_version", "approved_at_utc", "edit_revision_shown",
+        "working_copy", "created_at", "updated_at",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("draft_content_json")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["title", "template", "owner_user"]
+        return ["title", "owner_user", "edit_revision", *self.get_readonly_fields(request, obj)]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else list(self.change_readonly_fields)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "edit_revision" in form_class.base_fields:
+            form_class.base_fields["edit_revision"].initial = obj.edit_revision
+        return form_class
+
+    def current_revision(self, request, object_id):
+        return Plan.objects.filter(pk=object_id).values_list("edit_revision", flat=True).first()
+
+    def has_add_permission(self, request):
+        # Plans are created inside the creator's organisation (decision 6: superusers too).
+        return super().has_add_permission(request) and admin_organisation(request) is not None
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and services.plan_edit_refusal(obj) is not None:
+            return False  # shown read-only; the reason is on the plan page
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status == Plan.Status.IN_REVIEW:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        warn_if_locked(request, self.get_object(request, object_id))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.plan_details_update(
+                plan=obj, actor=request.user, expected_revision=data.get("edit_revision"),
+                title=data["title"], owner=data["owner_user"],
+            )
+        else:
+            plan = services.plan_create(
+                organisation=admin_organisation(request), template=data["template"], title=data["title"],
+                owner=data["owner_user"], actor=request.user,
+            )
+            obj.pk, obj.org = plan.pk, plan.org
 
     def delete_model(self, request, obj):
         from .attachments import plan_delete
 
-        plan_delete(plan=obj, actor=request.user)
+        plan_delete(plan=obj, actor=request.user)  # stored attachments and exports go after commit
 
     def delete_queryset(self, request, queryset):
         from .attachments import plans_delete
 
         plans_delete(queryset=queryset, actor=request.user)
 
+    @admin.display(description="edit revision")
+    def edit_revision_shown(self, obj):
+        return obj.edit_revision
 
-@admin.register(Plan)
-class PlanAdmin(WorkflowPermissionsMixin, PlanEditLockMixin, PlanStoredFilesMixin, SimpleHistoryAdmin):
-    list_display = ["title", "org", "status", "owner_user", "current_version", "approved_at_utc", "updated_at"]
-    list_filter = ["status", "org", "template"]
-    search_fields = ["title", "owner_user__username"]
-    list_select_related = ["org", "owner_user", "current_version", "template"]
-    readonly_fields = [
-        "status", "current_version", "approved_version", "approved_at_utc", "edit_revision", "created_at", "updated_at",
-        "ack_coverage",
-    ]
-    raw_id_fields = ["owner_user"]
-    inlines = [VersionInline, AuditInline]
-    actions = PLAN_ACTIONS  # reviews.admin_actions: approve, request changes, archive, restore
-
-    @admin.display(description="acknowledgements")
-    def ack_coverage(self, obj):
-        from reviews.admin import ack_coverage_admin_link  # acknowledgement feature
-
-        return ack_coverage_admin_link(obj)
+    @admin.display(description="working copy")
+    def working_copy(self, obj):
+        plan = Plan.objects.only("draft_content_json", "template").select_related("template").get(pk=obj.pk)
+        return content_html(plan.template, plan.draft_content_json, plan=plan)
 
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(SimpleHistoryAdmin):
+class PlanVersionAdmin(ReadOnlyAdminMixin, OrgScopedHistoryAdmin):
+    """Versions are history (invariant 2): made by saving a revision, never changed here."""
+
     list_display = ["plan", "version_number", "status", "authored_by_user", "authored_at_utc"]
     list_filter = ["status", "plan__org"]
     search_fields = ["plan__title", "summary_change_note"]
     list_select_related = ["plan", "authored_by_user"]
-    readonly_fields = [
+    ordering = ["plan", "-version_number"]
+    fields = [
         "plan", "version_number", "status", "authored_by_user", "authored_at_utc", "summary_change_note",
-        "content_json", "pdf_export_hash", "docx_export_hash", "pdf_export_path", "docx_export_path",
+        "content", "snapshot", "pdf_export_hash", "docx_export_hash", "pdf_export_path", "docx_export_path",
     ]
+    readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False  # versions are made by saving a revision, never by hand
+    @admin.display(description="content")
+    def content(self, obj):
+        return content_html(obj.plan.template, obj.content_json)
+
+    @admin.display(description="contacts, processes and risks")
+    def snapshot(self, obj):
+        return snapshot_counts(obj.content_json)
 
 
-class PlanChildAdmin(PlanChildEditLockMixin, SimpleHistoryAdmin):
+# --- contacts, processes and risks -----------------------------------------------------------
+
+
+class PlanRowAdmin(OrgScopedHistoryAdmin):
+    """Contacts, processes and risks: the page forms and the page services, so a row added here gets
+    the same validation, rating, revision bump, audit and history as on the plan page.
+
+    The plan is chosen when the row is added and never changes afterwards. History may be
+    reverted (these rows are neither workflow nor evidence): that also saves through the service.
+    """
+
+    history_revert = True
     list_filter = ["plan__org"]
     list_select_related = ["plan"]
     raw_id_fields = ["plan"]
+    save_service = None  # e.g. services.contact_save
+    delete_service = None
+    id_kwarg = ""
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["plan"] if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            form_class.base_fields["edit_revision"].initial = obj.plan.edit_revision
+        form_class.base_fields["edit_revision"].required = obj is not None
+        return form_class
+
+    def current_revision(self, request, object_id):
+        return self.model.objects.filter(pk=object_id).values_list("plan__edit_revision", flat=True).first()
+
+    def _locked(self, obj) -> bool:
+        return obj is not None and services.plan_edit_refusal(obj.plan) is not None
+
+    def has_change_permission(self, request, obj=None):
+        return not self._locked(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._locked(obj) and super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        warn_if_locked(request, self.get_object(request, object_id).plan)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        values = form.service_values() if hasattr(form, "service_values") else {
+            field: form.cleaned_data.get(field) for field in form._meta.fields if field != "plan"
+        }
+        values.pop("plan", None)
+        row = type(self).save_service(
+            plan=obj.plan, actor=request.user, values=values,
+            expected_revision=form.cleaned_data.get("edit_revision") if change else None,
+            **{self.id_kwarg: obj.pk if change else None},
+        )
+        obj.pk = row.pk
+
+    def delete_model(self, request, obj):
+        type(self).delete_service(plan=obj.plan, actor=request.user, expected_revision=None,
+                                  **{self.id_kwarg: obj.pk})
+
+    def delete_queryset(self, request, queryset):
+        from django.db import transaction
+
+        with transaction.atomic():  # all or nothing: one locked plan refuses the whole selection
+            for row in queryset.select_related("plan"):
+                self.delete_model(request, row)
+
+
+class ContactAdminForm(ContactForm):
+    class Meta(ContactForm.Meta):
+        fields = ["plan", *ContactForm.Meta.fields]
+
+
+class ProcessAdminForm(ProcessForm):
+    class Meta(ProcessForm.Meta):
+        fields = ["plan", *ProcessForm.Meta.fields]
+
+
+class RiskAdminForm(RiskForm):
+    class Meta(RiskForm.Meta):
+        fields = ["plan", *RiskForm.Meta.fields]
+
+    def __init__(self, *args, **kwargs):
+        # Owners are members of the plan's organisation (the admin user's, when adding).
+        instance = kwargs.get("instance")
+        org_id = instance.plan.org_id if instance is not None and instance.pk else self.owner_org_id
+        super().__init__(*args, members=organisation_members(org_id), **kwargs)
+
+    def service_values(self) -> dict:
+        return {f: self.cleaned_data.get(f) for f in RiskForm.Meta.fields}
 
 
 @admin.register(Contact)
-class ContactAdmin(PlanChildAdmin):
+class ContactAdmin(PlanRowAdmin):
+    form = ContactAdminForm
     list_display = ["name", "role", "phone", "email", "plan"]
     search_fields = ["name", "role", "email", "plan__title"]
+    save_service, delete_service, id_kwarg = services.contact_save, services.contact_delete, "contact_id"
 
 
 @admin.register(Process)
-class ProcessAdmin(PlanChildAdmin):
+class ProcessAdmin(PlanRowAdmin):
+    form = ProcessAdminForm
     list_display = ["name", "plan", "rto_minutes", "rpo_minutes", "mtpd_minutes", "impact_rating"]
     list_filter = ["impact_rating", "plan__org"]
     search_fields = ["name", "description", "plan__title"]
+    save_service, delete_service, id_kwarg = services.process_save, services.process_delete, "process_id"
 
 
 @admin.register(Risk)
-class RiskAdmin(PlanChildAdmin):
+class RiskAdmin(PlanRowAdmin):
+    form = RiskAdminForm
     list_display = ["threat", "plan", "likelihood", "impact", "rating", "owner_user"]
     list_filter = ["rating", "likelihood", "impact", "plan__org"]
     search_fields = ["threat", "mitigation", "plan__title"]
     list_select_related = ["plan", "owner_user"]
-    readonly_fields = ["rating"]
+    save_service, delete_service, id_kwarg = services.risk_save, services.risk_delete, "risk_id"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "rating"] if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        org = admin_organisation(request)
+        form_class.owner_org_id = org.pk if org is not None else None
+        return form_class
+
+
+# --- files, audit and changes ------------------------------------------------------------
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(OrgScopedAdmin):
+    """Attachments are uploaded on the plan page (type, size and hash checks); here they are read or deleted."""
+
     list_display = ["file_name", "plan", "size_bytes", "uploaded_by_user", "uploaded_at_utc", "hash"]
     list_filter = ["plan__org", "content_type"]
     search_fields = ["file_name", "plan__title", "hash"]
@@ -166,14 +411,10 @@ class AttachmentAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request):
-        return False  # uploads go through the plan page, which checks type, size and hash
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False  # the record describes stored bytes; nothing about it may be edited
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(plan__in=Plan.objects.visible_to(request.user))
 
     def delete_model(self, request, obj):
         from .attachments import attachment_delete
@@ -181,27 +422,26 @@ class AttachmentAdmin(admin.ModelAdmin):
         attachment_delete(attachment=obj, actor=request.user)  # audited; the file goes after commit
 
     def delete_queryset(self, request, queryset):
-        from .attachments import attachment_delete
-
         for attachment in queryset.select_related("plan"):
-            attachment_delete(attachment=attachment, actor=request.user)
+            self.delete_model(request, attachment)
 
 
 @admin.register(Audit)
-class AuditAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
+    org_field = "org"
     list_display = ["at_utc", "action", "plan", "actor_user"]
-    list_filter = ["action", "plan__org"]
+    list_filter = ["action", "org"]
     search_fields = ["action", "plan__title", "actor_user__username"]
     list_select_related = ["plan", "actor_user"]
     date_hierarchy = "at_utc"
+    ordering = ["-at_utc", "-id"]
 
 
 @admin.register(ChangeRecord)
-class ChangeRecordAdmin(admin.ModelAdmin):
+class ChangeRecordAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     """Imported changes, read-only; new ones come from change files (upload view or `import_changes`).
 
-    Staff who are not superusers see only changes linked to their organisation's plans,
-    and can link uploads only to those plans.
+    Members see changes linked to their organisation's plans, and link uploads only to those plans.
     """
 
     list_display = ["guid", "occurred_at_utc", "change_type", "summary", "hash_mismatch", "imported_at_utc"]
@@ -209,24 +449,18 @@ class ChangeRecordAdmin(admin.ModelAdmin):
     search_fields = ["guid", "summary"]
     readonly_fields = [f.name for f in ChangeRecord._meta.fields]
     date_hierarchy = "occurred_at_utc"
+    ordering = ["-occurred_at_utc"]
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
+    def scope_queryset(self, request, queryset):
         if request.user.is_superuser:
-            return qs
-        from .selectors import organisation_for
-
-        org = organisation_for(request.user)
-        return qs.filter(plan_links__plan__org=org).distinct() if org else qs.none()
-
-    def has_add_permission(self, request):
-        return False  # records come from change files only: see the upload view
-
-    def has_change_permission(self, request, obj=None):
-        return False
+            return queryset
+        org = admin_organisation(request)
+        if org is None:
+            return queryset.none()
+        return queryset.filter(pk__in=ChangeLogMap.objects.filter(plan__org=org).values("change_id"))
 
     def has_upload_permission(self, request) -> bool:
-        return request.user.has_perm("plans.add_changerecord")
+        return request.user.has_perm("plans.add_changerecord") and admin_organisation(request) is not None
 
     def get_urls(self):
         from django.urls import path
@@ -278,9 +512,14 @@ class ChangeRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChangeLogMap)
-class ChangeLogMapAdmin(admin.ModelAdmin):
+class ChangeLogMapAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
+    """Links between changes and plans, made by the importer; read-only."""
+
     list_display = ["change_guid", "plan", "imported_at_utc"]
     list_filter = ["plan__org"]
     search_fields = ["change_guid", "plan__title"]
     list_select_related = ["plan"]
     readonly_fields = ["plan", "change_guid", "change", "imported_at_utc"]
+    ordering = ["plan", "-imported_at_utc"]
+
+

@@ -26,7 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from .models import Attachment, Plan, PlanVersion
-from .services import ServiceError, audit_record
+from .services import ServiceError, audit_record, member_check
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +231,7 @@ def attachment_check(uploaded_file) -> tuple[str, FileKind, Scan]:
 
 def attachment_upload(*, plan: Plan, actor, uploaded_file) -> Attachment:
     """Check, store and record an upload; the stored file is removed again if recording fails."""
+    member_check(plan=plan, actor=actor)
     if plan.status == Plan.Status.ARCHIVED:
         raise _refuse("This plan is archived, so files cannot be added. Restore it first.", "archived")
     name, kind, scan = attachment_check(uploaded_file)
@@ -304,6 +305,7 @@ def _delete_files_on_commit(paths: list[str]) -> None:
 
 def attachment_delete(*, attachment: Attachment, actor) -> None:
     """Delete the record (audited); the stored file goes once the transaction has committed."""
+    member_check(plan=attachment.plan, actor=actor)
     with transaction.atomic():
         plan = attachment.plan
         details = {"attachment": attachment.pk, "file_name": attachment.file_name, "sha256": attachment.hash}
@@ -326,12 +328,16 @@ def plan_stored_paths(plan_ids) -> list[str]:
 def plan_delete(*, plan: Plan, actor) -> None:
     """Delete a plan with everything that hangs off it, then its stored files after commit.
 
-    The plan's audit rows go with it (they cascade), so the deletion is logged instead.
+    The plan's audit rows go with it (they cascade, as the data model says), so the deletion
+    is recorded in the organisation's audit trail (`plan_deleted`, no plan).
     """
+    member_check(plan=plan, actor=actor)
     with transaction.atomic():
         paths = plan_stored_paths([plan.pk])
-        plan_id, title = plan.pk, plan.title
+        plan_id, title, org = plan.pk, plan.title, plan.org
         plan.delete()
+        audit_record(org=org, actor=actor, action="plan_deleted",
+                     details={"plan": plan_id, "title": title, "stored_files": len(paths)})
         _delete_files_on_commit(paths)
     logger.info("plan %s (%s) deleted by %s with %d stored files", plan_id, title, actor, len(paths))
 
@@ -339,10 +345,16 @@ def plan_delete(*, plan: Plan, actor) -> None:
 def plans_delete(*, queryset, actor) -> int:
     """Delete several plans (admin bulk delete) and their stored files after commit."""
     with transaction.atomic():
-        ids = list(queryset.values_list("pk", flat=True))
+        plans = list(queryset.select_related("org").only("title", "org"))
+        for plan in plans:
+            member_check(plan=plan, actor=actor)
+        ids = [plan.pk for plan in plans]
         paths = plan_stored_paths(ids)
         count = len(ids)
         Plan.objects.filter(pk__in=ids).delete()
+        for plan in plans:
+            audit_record(org=plan.org, actor=actor, action="plan_deleted",
+                         details={"plan": plan.pk, "title": plan.title})
         _delete_files_on_commit(paths)
     logger.info("%d plans deleted by %s with %d stored files", count, actor, len(paths))
     return count

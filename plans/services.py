@@ -8,30 +8,44 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from bcp_site.errors import ServiceError
 from templates_app.schema import default_content
 
-from .models import Audit, Contact, Organisation, Plan, PlanVersion, Process, Risk
+from .models import Audit, Contact, Membership, Organisation, Plan, PlanVersion, Process, Risk
 
 
-class ServiceError(Exception):
-    """A rule refused the request; the message is written for the person who asked."""
+def audit_record(
+    *,
+    plan: Plan | None = None,
+    org: Organisation | None = None,
+    actor,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> Audit:
+    """Write one audit row. `actor` may be None for system actions (imports, scheduled mail).
 
-    def __init__(self, message: str, *, code: str = "invalid", problems: list[str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.problems = problems or []  # itemised reasons, when there are several
-
-
-def audit_record(*, plan: Plan, actor, action: str, details: dict[str, Any] | None = None) -> Audit:
-    """Write one audit row. `actor` may be None for system actions (imports, scheduled mail)."""
+    A plan event passes `plan` (its organisation is recorded with it); an organisation event
+    (memberships, people, templates, lockouts) passes `org` only. Passing neither records a
+    system-wide event that only superusers see (say, a global template edited by a superuser).
+    """
+    if plan is not None and org is not None and org.pk != plan.org_id:
+        raise ValueError("audit_record: the plan belongs to another organisation than `org`.")
     return Audit.objects.create(
         plan=plan,
+        org_id=plan.org_id if plan is not None else (org.pk if org is not None else None),
         actor_user=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
         details_json=details or {},
         at_utc=timezone.now(),
     )
+
+
+def member_check(*, plan: Plan, actor) -> None:
+    """Refuse anyone who is not an active member of the plan's organisation (superusers too: decision 6)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise ServiceError("You need to be logged in to do this.", code="anonymous")
+    if not Membership.objects.filter(user_id=actor.pk, organisation_id=plan.org_id).exists():
+        raise ServiceError("This plan belongs to another organisation.", code="other_organisation")
 
 
 def contact_snapshot(contact: Contact) -> dict[str, Any]:
@@ -115,7 +129,16 @@ def version_create(*, plan: Plan, actor, note: str = "") -> PlanVersion:
 
 
 def plan_create(*, organisation: Organisation, template, title: str, owner, actor) -> Plan:
-    """Create a plan from a template with version 1 holding the template's default values."""
+    """Create a plan from a template with version 1 holding the template's default values.
+
+    The actor and the owner must be members of `organisation` (superusers too: decision 6).
+    """
+    members = set(Membership.objects.filter(organisation=organisation, user__in=[owner, actor])
+                  .values_list("user_id", flat=True))
+    if getattr(actor, "pk", None) not in members:
+        raise ServiceError("Only members of an organisation create plans in it.", code="other_organisation")
+    if owner.pk not in members:
+        raise ServiceError(f"{owner} is not a member of {organisation}.", code="other_organisation")
     with transaction.atomic():
         plan = Plan.objects.create(
             org=organisation,
@@ -129,6 +152,23 @@ def plan_create(*, organisation: Organisation, template, title: str, owner, acto
     return plan
 
 
+def plan_edit_refusal(plan: Plan) -> ServiceError | None:
+    """Why the plan's working copy and rows cannot change now, or None (the one home of the edit lock).
+
+    In review: the submitted version must not move under the reviewers. Archived: restore
+    it first. Pages, admin and services all ask this function.
+    """
+    if plan.status == Plan.Status.IN_REVIEW:
+        return ServiceError(
+            "This plan is in review, so it cannot be changed. Withdraw it from review, "
+            "or wait for the reviewers' decision.",
+            code="locked_in_review",
+        )
+    if plan.status == Plan.Status.ARCHIVED:
+        return ServiceError("This plan is archived, so it cannot be changed. Restore it first.", code="archived")
+    return None
+
+
 def plan_prepare_edit(*, plan: Plan, actor) -> Plan:
     """Check the plan's working copy may change now; an approved plan starts a new revision.
 
@@ -137,14 +177,9 @@ def plan_prepare_edit(*, plan: Plan, actor) -> Plan:
     reviewers). Approved: the plan goes back to draft and the approved version stays
     recorded in `approved_version`, readable and exportable.
     """
-    if plan.status == Plan.Status.IN_REVIEW:
-        raise ServiceError(
-            "This plan is in review, so it cannot be changed. Withdraw it from review, "
-            "or wait for the reviewers' decision.",
-            code="locked_in_review",
-        )
-    if plan.status == Plan.Status.ARCHIVED:
-        raise ServiceError("This plan is archived, so it cannot be changed. Restore it first.", code="archived")
+    refusal = plan_edit_refusal(plan)
+    if refusal is not None:
+        raise refusal
     if plan.status == Plan.Status.APPROVED:
         plan.status = Plan.Status.DRAFT
         plan.save(update_fields=["status", "updated_at"])
@@ -174,6 +209,7 @@ RISK_FIELDS = ("threat", "likelihood", "impact", "mitigation", "owner_user")
 def _lock_for_edit(*, plan: Plan, actor, expected_revision: int | None) -> Plan:
     """Lock the plan row, refuse a stale form, check the plan may change. Call inside atomic()."""
     locked = Plan.objects.select_for_update().get(pk=plan.pk)
+    member_check(plan=locked, actor=actor)
     if expected_revision is not None and int(expected_revision) != locked.edit_revision:
         last = locked.audit_entries.select_related("actor_user").order_by("-at_utc", "-id").first()
         who = ""
@@ -221,6 +257,28 @@ def plan_section_update(*, plan: Plan, section_key: str, values: dict[str, Any],
             plan=locked, actor=actor, action="section_updated",
             details={"section": section_key, "fields": changed},
         )
+    return plan
+
+
+def plan_details_update(*, plan: Plan, actor, expected_revision: int | None, title: str, owner) -> Plan:
+    """Rename the plan or hand it to another owner (a member of its organisation); audit `plan_changed`."""
+    title = (title or "").strip()
+    if not title:
+        raise ServiceError("Give the plan a title.", code="title_required")
+    with transaction.atomic():
+        locked = _lock_for_edit(plan=plan, actor=actor, expected_revision=expected_revision)
+        if not Membership.objects.filter(user=owner, organisation_id=locked.org_id).exists():
+            raise ServiceError(f"{owner} is not a member of this plan's organisation.", code="other_organisation")
+        changes = {}
+        if locked.title != title:
+            changes["title"] = [locked.title, title]
+        if locked.owner_user_id != owner.pk:
+            changes["owner"] = [str(locked.owner_user), str(owner)]
+        locked.title, locked.owner_user = title, owner
+        locked.edit_revision += 1
+        locked.save(update_fields=["title", "owner_user", "edit_revision", "status", "updated_at"])
+        audit_record(plan=locked, actor=actor, action="plan_changed", details={"changes": changes})
+    plan.title, plan.owner_user, plan.edit_revision, plan.status = title, owner, locked.edit_revision, locked.status
     return plan
 
 

@@ -90,6 +90,11 @@ def distribution_set(*, plan: Plan, actor, users, groups) -> list[PlanDistributi
     groups = list({g.pk: g for g in groups}.values())
     with transaction.atomic():
         locked = Plan.objects.select_for_update().get(pk=plan.pk)
+        if not Membership.objects.filter(user_id=getattr(actor, "pk", None), organisation_id=locked.org_id).exists():
+            raise ServiceError("Only members of the plan's organisation change its distribution.",
+                               code="other_organisation")
+        if any(not g.name.startswith("BCP ") for g in groups):
+            raise ServiceError("A distribution names people or the BCP groups only.", code="invalid_group")
         members = set(
             Membership.objects.filter(user__in=users, organisation_id=locked.org_id).values_list("user_id", flat=True)
         )
@@ -112,6 +117,22 @@ def distribution_set(*, plan: Plan, actor, users, groups) -> list[PlanDistributi
             },
         )
     return rows
+
+
+def distribution_add(*, plan: Plan, actor, user=None, group=None) -> None:
+    """Add one person or one group to the plan's distribution (`distribution_set` does the checks)."""
+    rows = list(PlanDistribution.objects.filter(plan=plan).select_related("user", "group"))
+    users = [r.user for r in rows if r.user_id] + ([user] if user is not None else [])
+    groups = [r.group for r in rows if r.group_id] + ([group] if group is not None else [])
+    distribution_set(plan=plan, actor=actor, users=users, groups=groups)
+
+
+def distribution_remove(*, row: PlanDistribution, actor) -> None:
+    """Remove one row of the plan's distribution (no rows left = everyone in the organisation)."""
+    rows = [r for r in PlanDistribution.objects.filter(plan_id=row.plan_id).select_related("user", "group")
+            if r.pk != row.pk]
+    distribution_set(plan=row.plan, actor=actor, users=[r.user for r in rows if r.user_id],
+                     groups=[r.group for r in rows if r.group_id])
 
 
 # --- signed links ------------------------------------------------------------------------

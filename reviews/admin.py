@@ -1,50 +1,31 @@
+"""The admin of reviews, acknowledgements and distributions, and the workflow on the plan admin.
+
+Reviewers work here. Every admin is scoped to the user's organisation (`plans.admin_scoping`)
+and writes only through the services: decisions through the actions (reviews.admin_actions),
+distribution rows through `reviews.acks`.
+"""
+
+from django import forms
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+from django.core.exceptions import ValidationError
 
-from plans.admin import ReadOnlyAdminMixin
+from plans.admin import PlanAdmin, ReadOnlyAdminMixin
+from plans.admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin
+from plans.models import Plan
 
-from .admin_actions import REVIEW_ACTIONS, MyPendingReviewsFilter, WorkflowPermissionsMixin
+from . import acks
+from .admin_actions import PLAN_ACTIONS, REVIEW_ACTIONS, MyPendingReviewsFilter, WorkflowPermissionsMixin
 from .models import Ack, AckNotice, PlanDistribution, Review
 
 
-@admin.register(Review)
-class ReviewAdmin(WorkflowPermissionsMixin, SimpleHistoryAdmin):
-    """Reviews are read-only rows; decisions are made with the actions (the same service as the pages)."""
-
-    list_display = ["plan", "version", "round_number", "reviewer_user", "status", "requested_at_utc", "decided_at_utc"]
-    list_filter = [MyPendingReviewsFilter, "status", "plan__org"]
-    search_fields = ["plan__title", "reviewer_user__username", "notes"]
-    list_select_related = ["plan", "version", "reviewer_user"]
-    readonly_fields = [
-        "plan", "version", "round_number", "requested_by_user", "reviewer_user", "status", "requested_at_utc",
-        "decided_at_utc", "notes",
-    ]
-    actions = REVIEW_ACTIONS
-
-    def has_add_permission(self, request):
-        return False  # reviews are created by submitting a plan
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # reviews are evidence of the workflow
-
-
-def _ack_visible_plans(request):
-    """Plans whose acknowledgements the admin user may see: all for superusers, else their organisation's."""
-    from plans.models import Plan
-
-    return Plan.objects.all() if request.user.is_superuser else Plan.objects.visible_to(request.user)
-
-
 def ack_coverage_admin_link(plan) -> str:
-    """"12 of 20 (60%) acknowledged vN", linked to the admin coverage view (used by PlanAdmin)."""
+    """"12 of 20 (60%) acknowledged vN", linked to the admin coverage view."""
     from django.urls import reverse
     from django.utils.html import format_html
 
-    from .acks import ack_coverage
-
     if plan is None or plan.pk is None:
         return "-"
-    coverage = ack_coverage(plan)
+    coverage = acks.ack_coverage(plan)
     if coverage.version_number is None:
         return coverage.summary()
     return format_html(
@@ -52,8 +33,39 @@ def ack_coverage_admin_link(plan) -> str:
     )
 
 
+class PlanWorkflowAdmin(WorkflowPermissionsMixin, PlanAdmin):
+    """The plan admin with the workflow actions and acknowledgement coverage (reviews extends plans)."""
+
+    actions = PLAN_ACTIONS  # approve, request changes, archive, restore
+    change_readonly_fields = [*PlanAdmin.change_readonly_fields, "ack_coverage"]
+
+    @admin.display(description="acknowledgements")
+    def ack_coverage(self, obj):
+        return ack_coverage_admin_link(obj)
+
+
+admin.site.unregister(Plan)
+admin.site.register(Plan, PlanWorkflowAdmin)
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdminMixin, WorkflowPermissionsMixin, OrgScopedHistoryAdmin):
+    """Reviews are read-only rows; decisions are made with the actions (the same services as the pages)."""
+
+    list_display = ["plan", "version", "round_number", "reviewer_user", "status", "requested_at_utc", "decided_at_utc"]
+    list_filter = [MyPendingReviewsFilter, "status", "plan__org"]
+    search_fields = ["plan__title", "reviewer_user__username", "notes"]
+    list_select_related = ["plan", "version", "reviewer_user"]
+    ordering = ["-requested_at_utc", "-id"]
+    readonly_fields = [
+        "plan", "version", "round_number", "requested_by_user", "reviewer_user", "status", "requested_at_utc",
+        "decided_at_utc", "notes",
+    ]
+    actions = REVIEW_ACTIONS
+
+
 @admin.register(Ack)
-class AckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AckAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     """Acknowledgements are evidence: read-only. The coverage view shows who is outstanding for a plan."""
 
     list_display = ["plan", "user", "ack_version_number", "ack_at_utc"]
@@ -61,9 +73,7 @@ class AckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["plan__title", "user__username", "user__email"]
     list_select_related = ["plan", "user"]
     date_hierarchy = "ack_at_utc"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(plan__in=_ack_visible_plans(request))
+    ordering = ["-ack_at_utc", "-id"]
 
     def get_urls(self):
         from django.urls import path
@@ -79,62 +89,68 @@ class AckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         from django.shortcuts import get_object_or_404
         from django.template.response import TemplateResponse
 
-        from .acks import ack_coverage
-
         if not self.has_view_permission(request):
             raise PermissionDenied
-        plan = get_object_or_404(_ack_visible_plans(request).select_related("approved_version"), pk=plan_id)
+        plans = self.admin_site._registry[Plan].get_queryset(request)
+        plan = get_object_or_404(plans.select_related("approved_version"), pk=plan_id)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Acknowledgements of {plan}",
             "plan": plan,
-            "coverage": ack_coverage(plan),
+            "coverage": acks.ack_coverage(plan),
         }
         return TemplateResponse(request, "reviews/ack/admin_coverage.html", context)
 
 
 @admin.register(AckNotice)
-class AckNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AckNoticeAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     list_display = ["plan", "user", "version_number", "kind", "sent_at_utc"]
     list_filter = ["kind", "plan__org"]
     search_fields = ["plan__title", "user__username"]
     list_select_related = ["plan", "user"]
     date_hierarchy = "sent_at_utc"
+    ordering = ["-sent_at_utc", "-id"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(plan__in=_ack_visible_plans(request))
+
+class PlanDistributionForm(forms.ModelForm):
+    class Meta:
+        model = PlanDistribution
+        fields = ["plan", "user", "group"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("user")) == bool(cleaned.get("group")):
+            raise ValidationError("Choose a person or a group (one of them).", code="user_xor_group")
+        return cleaned
 
 
 @admin.register(PlanDistribution)
-class PlanDistributionAdmin(admin.ModelAdmin):
-    """Distribution rows; the plan page's distribution form (acks:distribution_edit) is the usual way to edit."""
+class PlanDistributionAdmin(OrgScopedAdmin):
+    """Distribution rows; the plan page's distribution form (acks:distribution_edit) is the usual way to edit.
 
+    Rows are added or removed through `reviews.acks` (membership checks, audit); a row is never changed.
+    """
+
+    form = PlanDistributionForm
     list_display = ["plan", "user", "group"]
     list_filter = ["plan__org"]
     search_fields = ["plan__title", "user__username", "group__name"]
     list_select_related = ["plan", "user", "group"]
     raw_id_fields = ["plan", "user"]
+    ordering = ["plan", "id"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(plan__in=_ack_visible_plans(request))
-
-    def _audit(self, request, obj, change: str) -> None:
-        from plans.services import audit_record
-
-        audit_record(
-            plan=obj.plan, actor=request.user, action="distribution_changed",
-            details={change: str(obj), "via": "admin"},
-        )
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        self._audit(request, obj, "changed" if change else "added")
+        acks.distribution_add(plan=obj.plan, actor=request.user, user=obj.user, group=obj.group)
+        saved = PlanDistribution.objects.filter(plan=obj.plan, user=obj.user, group=obj.group).first()
+        obj.pk = saved.pk if saved is not None else None
 
     def delete_model(self, request, obj):
-        self._audit(request, obj, "removed")
-        super().delete_model(request, obj)
+        acks.distribution_remove(row=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
-        for obj in queryset.select_related("plan", "user", "group"):
-            self.delete_model(request, obj)
+        for row in queryset.select_related("plan"):
+            self.delete_model(request, row)

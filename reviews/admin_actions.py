@@ -1,15 +1,11 @@
-"""Workflow in the Django admin: actions on plans and reviews, and the edit lock.
+"""Workflow in the Django admin: actions on plans and reviews.
 
 The actions call reviews.services (the same functions as the pages), one object at a
 time, and report per object what happened or why it was refused. Each is gated by a
 permission (`@admin.action(permissions=[...])`) checked by the `has_<perm>_permission`
-methods of `WorkflowPermissionsMixin`.
-
-The edit lock: while a plan is in review its contacts, processes and risks cannot be
-added, changed or deleted here, nor the plan itself changed or deleted
-(`PlanEditLockMixin`, `PlanChildEditLockMixin`). Child edits go through
-`plans.services.plan_prepare_edit`, as the pages do, so an approved plan starts a new
-revision and an archived plan is refused too.
+methods of `WorkflowPermissionsMixin`. The querysets they receive are already scoped to
+the user's organisation (`plans.admin_scoping`). The edit lock lives in
+`plans.services.plan_edit_refusal`, which the plan admins ask.
 """
 
 from __future__ import annotations
@@ -17,23 +13,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.template.response import TemplateResponse
 
 from plans.models import Plan
-from plans.services import ServiceError, audit_record, plan_prepare_edit
+from plans.services import ServiceError
 
 from . import services
 from .forms import RequestChangesForm
 from .models import Review
-
-IN_REVIEW_MESSAGE = (
-    "“{plan}” is in review, so it cannot be changed here. Withdraw it from review, or wait for the "
-    "reviewers' decision."
-)
-
 
 # --- permissions -------------------------------------------------------------------------
 
@@ -179,119 +166,3 @@ class MyPendingReviewsFilter(admin.SimpleListFilter):
         if self.value() == "all":
             return queryset.filter(reviewer_user=request.user)
         return queryset
-
-
-# --- edit lock ---------------------------------------------------------------------------
-
-
-class PlanEditLockMixin:
-    """For PlanAdmin: a plan in review cannot be changed or deleted here."""
-
-    def _locked(self, obj) -> bool:
-        return obj is not None and obj.status == Plan.Status.IN_REVIEW
-
-    def has_change_permission(self, request, obj=None):
-        return not self._locked(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return not self._locked(obj) and super().has_delete_permission(request, obj)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = Plan.objects.filter(pk=unquote(object_id)).only("title", "status").first()
-        if self._locked(obj) and request.method == "GET":
-            messages.warning(request, IN_REVIEW_MESSAGE.format(plan=obj.title))
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            with transaction.atomic():
-                current = Plan.objects.select_for_update().only("status").get(pk=obj.pk)
-                if current.status == Plan.Status.IN_REVIEW:
-                    raise PermissionDenied(IN_REVIEW_MESSAGE.format(plan=obj.title))
-                super().save_model(request, obj, form, change)
-        else:
-            super().save_model(request, obj, form, change)
-
-    def delete_queryset(self, request, queryset):
-        locked = [p.title for p in queryset if p.status == Plan.Status.IN_REVIEW]
-        if locked:
-            raise PermissionDenied(IN_REVIEW_MESSAGE.format(plan="”, “".join(locked)))
-        super().delete_queryset(request, queryset)
-
-
-class PlanChildEditLockForm(forms.ModelForm):
-    """Refuses a new or moved contact/process/risk on a plan that cannot change now."""
-
-    def clean(self):
-        cleaned = super().clean()
-        plan = cleaned.get("plan") or getattr(self.instance, "plan", None)
-        if plan is not None and plan.status in (Plan.Status.IN_REVIEW, Plan.Status.ARCHIVED):
-            state = "in review" if plan.status == Plan.Status.IN_REVIEW else "archived"
-            raise forms.ValidationError(
-                f"“{plan}” is {state}, so its contacts, processes and risks cannot be changed. "
-                + ("Withdraw it from review, or wait for the reviewers' decision." if state == "in review"
-                   else "Restore it first."),
-                code="plan_locked",
-            )
-        return cleaned
-
-
-class PlanChildEditLockMixin:
-    """For Contact/Process/Risk admins: changes go through plan_prepare_edit, like the pages."""
-
-    form = PlanChildEditLockForm
-
-    def _locked(self, obj) -> bool:
-        return obj is not None and obj.plan.status in (Plan.Status.IN_REVIEW, Plan.Status.ARCHIVED)
-
-    def has_change_permission(self, request, obj=None):
-        return not self._locked(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return not self._locked(obj) and super().has_delete_permission(request, obj)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.model.objects.select_related("plan").filter(pk=unquote(object_id)).first()
-        if self._locked(obj) and request.method == "GET":
-            state = "in review" if obj.plan.status == Plan.Status.IN_REVIEW else "archived"
-            messages.warning(request, f"“{obj.plan}” is {state}, so this {self.model._meta.verbose_name} "
-                                      "cannot be changed or deleted.")
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def _prepare(self, request, plan_ids, *, action: str, label: str) -> None:
-        """Lock each plan, check it may change (approved -> draft), bump its edit revision, audit."""
-        kind = self.model._meta.model_name
-        for plan_id in sorted(pid for pid in plan_ids if pid):
-            plan = Plan.objects.select_for_update().get(pk=plan_id)
-            try:
-                plan_prepare_edit(plan=plan, actor=request.user)
-            except ServiceError as exc:
-                raise PermissionDenied(exc.message) from None
-            plan.edit_revision += 1
-            plan.save(update_fields=["edit_revision", "updated_at"])
-            audit_record(plan=plan, actor=request.user, action=f"{kind}_{action}",
-                         details={kind: label, "via": "admin"})
-
-    def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            plan_ids = {obj.plan_id}
-            if change:
-                plan_ids |= set(self.model.objects.filter(pk=obj.pk).values_list("plan_id", flat=True))
-            self._prepare(request, plan_ids, action="changed" if change else "added", label=str(obj))
-            super().save_model(request, obj, form, change)
-
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            self._prepare(request, {obj.plan_id}, action="removed", label=str(obj))
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            rows = list(queryset.select_related("plan"))
-            for row in rows:
-                if row.plan.status in (Plan.Status.IN_REVIEW, Plan.Status.ARCHIVED):
-                    raise PermissionDenied(f"“{row.plan}” is {row.plan.get_status_display().lower()}, so "
-                                           f"“{row}” cannot be deleted.")
-            self._prepare(request, {row.plan_id for row in rows}, action="removed",
-                          label=", ".join(str(r) for r in rows))
-            super().delete_queryset(request, queryset)

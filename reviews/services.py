@@ -30,8 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from plans.models import Plan, PlanVersion
-from plans.selectors import organisation_for
-from plans.services import ServiceError, audit_record, plan_snapshot
+from plans.services import ServiceError, audit_record, member_check, plan_snapshot
 
 from .models import Review
 
@@ -111,11 +110,7 @@ def plan_pending_review_for(*, plan: Plan, actor) -> Review:
 
 
 def _check_member(plan: Plan, actor) -> None:
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        raise ServiceError("You need to be logged in to do this.", code="anonymous")
-    org = organisation_for(actor)
-    if org is None or org.pk != plan.org_id:
-        raise ServiceError("This plan belongs to another organisation.", code="other_organisation")
+    member_check(plan=plan, actor=actor)
 
 
 def _check_perm(actor, perm: str, message: str) -> None:

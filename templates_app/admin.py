@@ -6,9 +6,9 @@ from django.contrib.admin.utils import unquote
 from django.db.models import Count
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from simple_history.admin import SimpleHistoryAdmin
 
-from plans.services import ServiceError
+from bcp_site.admin_base import HistoryAdmin
+from bcp_site.errors import ServiceError
 
 from .forms import SectionDefinitionAdminForm, TemplateAdminForm
 from .models import SectionDefinition, Template
@@ -46,7 +46,7 @@ def delete_selected(modeladmin, request, queryset):
 
 
 @admin.register(Template)
-class TemplateAdmin(SimpleHistoryAdmin):
+class TemplateAdmin(HistoryAdmin):
     form = TemplateAdminForm
     list_display = ["name", "version", "is_default", "plan_count", "updated_at"]
     list_filter = ["is_default"]
@@ -112,7 +112,7 @@ class TemplateAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SectionDefinition)
-class SectionDefinitionAdmin(SimpleHistoryAdmin):
+class SectionDefinitionAdmin(HistoryAdmin):
     form = SectionDefinitionAdminForm
     list_display = ["title", "key", "template", "order_index"]
     list_filter = ["template"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from plans.services import ServiceError
+from bcp_site.errors import ServiceError
 
 from .models import SectionDefinition, Template
 from .schema import TemplateSchemaError, template_sections, validate_template_schema

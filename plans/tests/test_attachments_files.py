@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from plans.attachments import attachment_upload, plan_delete, sanitize_filename
 from plans.exports import version_export_store
-from plans.models import Attachment, Audit, Plan
+from plans.models import Attachment, Audit, Membership, Plan
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -287,11 +287,24 @@ def test_plan_delete_removes_attachments_and_exports_after_commit(
     plan.current_version.refresh_from_db()
     export_path = plan.current_version.pdf_export_path
     assert default_storage.exists(export_path)
+    plan_id, org = plan.pk, plan.org
     with django_capture_on_commit_callbacks(execute=True):
         plan_delete(plan=plan, actor=owner)
-    assert not Plan.objects.filter(pk=plan.pk).exists()
+    assert not Plan.objects.filter(pk=plan_id).exists()
     assert not default_storage.exists(attachment.storage_path)
     assert not default_storage.exists(export_path)
+    # The plan's own audit rows cascade; the organisation's trail keeps the deletion.
+    trace = Audit.objects.get(org=org, action="plan_deleted")
+    assert trace.plan is None and trace.actor_user == owner
+    assert trace.details_json["title"] == "Head office plan"
+
+
+def test_a_member_of_another_organisation_cannot_delete_a_plan(plan, outsider):
+    from plans.services import ServiceError
+
+    with pytest.raises(ServiceError):
+        plan_delete(plan=plan, actor=outsider)
+    assert Plan.objects.filter(pk=plan.pk).exists()
 
 
 def test_admin_plan_deletion_goes_through_the_service(
@@ -321,6 +334,7 @@ def test_admin_bulk_delete_of_attachments_removes_files(
 ):
     second = attachment_upload(plan=plan, actor=owner, uploaded_file=SimpleUploadedFile("b.pdf", PDF_BYTES))
     superuser = django_user_model.objects.create_superuser("root", "root@example.org", "pw")
+    Membership.objects.create(user=superuser, organisation=plan.org)  # services need membership (decision 6)
     client.force_login(superuser)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("admin:plans_attachment_changelist"), {

@@ -207,7 +207,7 @@ def test_admin_refuses_to_change_or_delete_a_contact_of_a_plan_in_review(client,
     client.force_login(bcp_admin)
     change = reverse("admin:plans_contact_change", args=[contact.pk])
     page = client.get(change, follow=True)
-    assert "is in review, so this contact cannot be changed or deleted." in " ".join(messages_of(page))
+    assert "is in review, so it cannot be changed." in " ".join(messages_of(page))
     response = client.post(change, {"plan": locked.pk, "name": "Mallory"})
     assert response.status_code == 403
     assert client.post(reverse("admin:plans_contact_delete", args=[contact.pk]), {"post": "yes"}).status_code == 403
@@ -223,7 +223,7 @@ def test_admin_refuses_to_add_a_risk_to_a_plan_in_review(client, locked, bcp_adm
         "plan": locked.pk, "threat": "Flood", "likelihood": "likely", "impact": "major", "mitigation": "",
     })
     assert response.status_code == 200
-    assert "is in review, so its contacts, processes and risks cannot be changed." in response.content.decode()
+    assert "This plan is in review, so it cannot be changed." in response.content.decode()
     assert not Risk.objects.exists()
 
 
@@ -232,7 +232,7 @@ def test_admin_refuses_to_change_or_delete_a_plan_in_review(client, locked, bcp_
     change = reverse("admin:plans_plan_change", args=[locked.pk])
     page = client.get(change)
     assert page.status_code == 200  # read-only view
-    assert any("is in review, so it cannot be changed here" in m for m in messages_of(page))
+    assert any("is in review, so it cannot be changed." in m for m in messages_of(page))
     response = client.post(change, {"title": "Renamed", "org": locked.org_id, "template": locked.template_id,
                                     "owner_user": locked.owner_user_id})
     assert response.status_code == 403

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
 
 from plans.exports import export_context, render_docx, render_pdf
-from plans.models import Contact, Organisation, Process, Risk
+from plans.models import Contact, Membership, Organisation, Process, Risk
 from plans.risk import risk_rating
 from plans.services import plan_create, version_create
 from templates_app.models import Template
@@ -119,6 +119,7 @@ class Command(BaseCommand):
     def _build(self, template, options):
         org = Organisation.objects.create(name=f"Benchmark organisation {time.time_ns()}")
         user = get_user_model().objects.create_user(username=f"benchmark-{time.time_ns()}", first_name="Bench")
+        Membership.objects.create(user=user, organisation=org)
         plan = plan_create(organisation=org, template=template, title="Benchmark plan", owner=user, actor=user)
         contacts = Contact.objects.bulk_create(
             Contact(plan=plan, name=f"Contact {i:03}", role="Responder", phone="+44 20 7946 0000",

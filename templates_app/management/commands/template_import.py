@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from plans.services import ServiceError
+from bcp_site.errors import ServiceError
 from templates_app.schema import TemplateSchemaError
 from templates_app.services import template_import
 
