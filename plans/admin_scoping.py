@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
@@ -38,6 +39,26 @@ def admin_organisation(request) -> Organisation | None:
     if not hasattr(request, "_bcp_admin_org"):
         request._bcp_admin_org = organisation_for(request.user)
     return request._bcp_admin_org
+
+
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id input that names the chosen row only if it is one the person may pick.
+
+    Django's widget looks the id up in the whole table to show its label, so an id typed
+    into the URL (`?plan=<another organisation's plan>`) or a refused POST would show
+    another organisation's title next to the field.
+    """
+
+    scope = None  # the form field's queryset
+
+    def label_and_url_for_value(self, value):
+        if self.scope is not None:
+            try:
+                if not self.scope.filter(pk=value).exists():
+                    return "", ""
+            except (ValueError, TypeError, OverflowError):
+                return "", ""
+        return super().label_and_url_for_value(value)
 
 
 class OrgScopedMixin:
@@ -67,6 +88,8 @@ class OrgScopedMixin:
             return registered.scope_queryset(request, queryset)
         if request.user.is_superuser:
             return None
+        if registered is not None and model is not Group:
+            return registered.get_queryset(request)  # e.g. templates: global ones and the organisation's
         if model is Group:
             return queryset.filter(name__startswith=BCP_GROUP_PREFIX)
         if model is get_user_model():
@@ -79,7 +102,11 @@ class OrgScopedMixin:
             scoped = self.related_queryset(request, db_field.remote_field.model)
             if scoped is not None:
                 kwargs["queryset"] = scoped
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and type(formfield.widget) is ForeignKeyRawIdWidget:
+            formfield.widget.__class__ = ScopedRawIdWidget
+            formfield.widget.scope = formfield.queryset
+        return formfield
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if "queryset" not in kwargs:
