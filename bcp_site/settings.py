@@ -5,6 +5,7 @@ production mode (DEBUG off) refuses to start without SECRET_KEY.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -92,7 +93,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "bcp_site.apps.AdminConfig",  # django.contrib.admin with the product's admin site (bcp_site.admin_base)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -101,6 +102,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "simple_history",
+    "axes",
+    "csp",
     "templates_app",
     "plans",
     "reviews",
@@ -109,6 +112,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "bcp_site.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -116,6 +121,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "bcp_site.urls"
@@ -146,6 +152,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before any password check
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "plans:plan_list"
@@ -228,13 +238,76 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"  # Django's default, said out loud (the link pages rely on it)
+
+# HTTPS. Behind a TLS-terminating proxy, SECURE_SSL_REDIRECT needs SECURE_PROXY_SSL_HEADER
+# (the proxy's X-Forwarded-Proto), or every request looks like plain HTTP and redirects forever.
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured(f"SECURE_HSTS_SECONDS={SECURE_HSTS_SECONDS} must be 0 (off) or more.")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# Content-Security-Policy (django-csp): everything the pages need is served by the app, with
+# no inline script or style (styles are classes in static/css, scripts files in static/js).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Browser features no page uses (bcp_site.middleware.PermissionsPolicyMiddleware): () = nobody.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+        "magnetometer", "microphone", "midi", "payment", "usb", "xr-spatial-tracking",
+    )
+}
+
+# Sign-in throttling (django-axes), on the site's and the admin's login: a username is locked
+# *from one address* after BCP_LOGIN_FAILURE_LIMIT failures, for BCP_LOGIN_COOLOFF_MINUTES after
+# the last attempt, so nobody can lock a colleague out from elsewhere. BCP Admins unlock people
+# of their organisation (people admin, "Unlock sign-in"); lockouts are audited (plans.people).
+AXES_FAILURE_LIMIT = env_int("BCP_LOGIN_FAILURE_LIMIT", 5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured(f"BCP_LOGIN_FAILURE_LIMIT={AXES_FAILURE_LIMIT} must be 1 or more.")
+_cool_off_minutes = env_int("BCP_LOGIN_COOLOFF_MINUTES", 15)
+if _cool_off_minutes < 1:
+    raise ImproperlyConfigured(f"BCP_LOGIN_COOLOFF_MINUTES={_cool_off_minutes} must be 1 or more.")
+AXES_COOLOFF_TIME = timedelta(minutes=_cool_off_minutes)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets that username's failures from that address
+AXES_USERNAME_CALLABLE = "bcp_site.security.login_username"
+AXES_LOCKOUT_CALLABLE = "bcp_site.security.lockout_response"
+# The client address: REMOTE_ADDR, or behind BCP_TRUSTED_PROXY_COUNT proxies the address the
+# outermost proxy appended to X-Forwarded-For (bcp_site.security.client_ip; axes' own
+# django-ipware settings, AXES_IPWARE_*, are not used). The acknowledgement rate limit uses it too.
+BCP_TRUSTED_PROXY_COUNT = env_int("BCP_TRUSTED_PROXY_COUNT", 0)
+if BCP_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"BCP_TRUSTED_PROXY_COUNT={BCP_TRUSTED_PROXY_COUNT} must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "bcp_site.security.client_ip"
+# Failed attempts are kept (table axes_accessattempt) until the cool-off ends; successful sign-ins
+# are not logged by axes. Its admin is for superusers only (plans/people_admin.py registers it).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},  # failures and lockouts; not a line for every successful sign-in
+    },
 }

@@ -6,6 +6,19 @@ class PlansConfig(AppConfig):
     name = 'plans'
 
     def ready(self):
+        from axes.signals import user_locked_out
+
         # The people admin replaces the User admin that django.contrib.auth registers; importing
         # it here (after the admin's autodiscovery) keeps it out of plans/admin.py.
         from . import people_admin  # noqa: F401
+
+        # django-axes announces a sign-in lockout only by its signal; the audit row is written
+        # by the service (plans.people.person_lockout_record).
+        user_locked_out.connect(_lockout_recorded, dispatch_uid="plans.person_lockout_record")
+
+
+def _lockout_recorded(sender, request=None, username=None, ip_address=None, **kwargs):
+    from .people import person_lockout_record  # models are loaded only once the apps are ready
+
+    if username:
+        person_lockout_record(username=username, ip=ip_address)

@@ -11,23 +11,32 @@ Who may do what:
 
 People are never deleted here: plans, reviews, acknowledgements and audit rows point at them,
 so a leaver is deactivated. Every change writes an organisation-level audit row (decision 1).
+
+Sign-in lockouts (django-axes, see settings) are recorded in the person's organisation, and a
+BCP Admin unlocks people of their own organisation (`person_unlock`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from bcp_site.errors import ServiceError
 
-from .models import Membership, Organisation, Plan
+from .models import Audit, Membership, Organisation, Plan
 from .services import audit_record
+
+logger = logging.getLogger(__name__)
 
 # The product's own groups (created by reviews/migrations/0002_permission_groups.py); the same
 # prefix limits the group choices in the admin (plans.admin_scoping).
@@ -292,3 +301,51 @@ def person_move(*, person, organisation: Organisation, actor) -> Membership:
             audit_record(org=old, plan=None, actor=actor, action="person_moved", details=details)
         audit_record(org=organisation, plan=None, actor=actor, action="person_moved", details=details)
     return membership
+
+
+def person_lockout_record(*, username: str, ip: str | None) -> bool:
+    """Record that sign-ins as `username` from `ip` are locked (axes' `user_locked_out` signal).
+
+    The row (`login_locked_out`, no actor) goes to the organisation of the person with that
+    username; a username that is nobody's, or a person without an organisation, is only
+    logged. Axes signals again on every attempt refused during a lockout: one row per
+    cool-off period is enough, so a lockout already recorded within it writes nothing.
+    Returns whether a row was written (one or two queries, three when writing).
+    """
+    logger.warning("Sign-in locked out: username %r from %s", username, ip)
+    membership = (
+        Membership.objects.select_related("organisation").filter(user__username__iexact=username)
+        .order_by("user_id").first()
+    )
+    if membership is None:
+        return False
+    organisation = membership.organisation
+    recent = Audit.objects.filter(
+        org=organisation, action="login_locked_out", at_utc__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
+        details_json__username=username, details_json__ip=ip,
+    )
+    if recent.exists():
+        return False
+    audit_record(org=organisation, plan=None, actor=None, action="login_locked_out",
+                 details={"username": username, "ip": ip})
+    return True
+
+
+def person_unlock(*, person, actor) -> int:
+    """Forget a person's failed sign-ins from every address, so they can sign in at once.
+
+    For a BCP Admin of the person's organisation (or a superuser); returns how many locked or
+    counting addresses were cleared, and writes `login_unlocked` only when there were some.
+    """
+    organisation = _organisation_of(person)
+    _require_manager(actor, organisation, "auth.change_user")
+    _check_target(actor, person)
+    # Attempts are counted under the lower-cased username (bcp_site.security.login_username).
+    with transaction.atomic():
+        cleared = axes_reset(username=person.get_username().strip().lower())
+        if cleared:
+            audit_record(
+                org=organisation, plan=None, actor=actor, action="login_unlocked",
+                details={**_person_details(person), "cleared": cleared},
+            )
+    return cleared

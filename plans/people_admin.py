@@ -6,7 +6,11 @@ scoped queryset, so anyone else is a 404. They edit names, email, active and sta
 and the BCP groups; superusers also see the superuser flag, single permissions and the
 organisation (changing it moves the person through `person_move`). Nobody deletes people
 here: plans, reviews, acknowledgements and audit rows point at them, so leavers are
-deactivated (the "Deactivate selected people" action).
+deactivated (the "Deactivate selected people" action). "Unlock sign-in" clears a person's
+failed sign-ins (django-axes) so a locked-out colleague can sign in at once.
+
+Axes' own admin (failed attempts: usernames and addresses of every organisation) is
+registered here for superusers only.
 
 Registered from `PlansConfig.ready()` (it replaces the User admin that django.contrib.auth
 registers).
@@ -14,7 +18,10 @@ registers).
 
 from __future__ import annotations
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model, update_session_auth_hash
@@ -30,11 +37,19 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
+from bcp_site.admin_base import LimitedChangeList
 from bcp_site.errors import ServiceError
 
 from .admin_scoping import OrgScopedAdmin, admin_organisation
 from .models import Membership, Organisation
-from .people import person_create, person_deactivate, person_move, person_set_password, person_update
+from .people import (
+    person_create,
+    person_deactivate,
+    person_move,
+    person_set_password,
+    person_unlock,
+    person_update,
+)
 
 User = get_user_model()
 
@@ -74,7 +89,7 @@ class PersonAdmin(OrgScopedAdmin, UserAdmin):
     list_select_related = ["membership__organisation"]
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering = ["username"]  # unique, so indexed
-    actions = ["deactivate_people"]
+    actions = ["deactivate_people", "unlock_sign_in"]
 
     def get_queryset(self, request):
         # Groups for the changelist's group column in one query, not one per row.
@@ -227,7 +242,56 @@ class PersonAdmin(OrgScopedAdmin, UserAdmin):
             message += f" {skipped} {'was' if skipped == 1 else 'were'} already inactive."
         self.message_user(request, message, messages.SUCCESS)
 
+    @admin.action(permissions=["change"], description="Unlock sign-in (forget failed sign-ins)")
+    def unlock_sign_in(self, request, queryset):
+        with transaction.atomic():  # all or nothing, as for deactivating
+            cleared = [person_unlock(person=person, actor=request.user) for person in queryset]
+        unlocked = sum(1 for count in cleared if count)
+        message = f"{unlocked} {'person' if unlocked == 1 else 'people'} unlocked."
+        if len(cleared) > unlocked:
+            others = len(cleared) - unlocked
+            message += f" {others} had no failed sign-ins."
+        self.message_user(request, message, messages.SUCCESS)
+
 
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, PersonAdmin)
+
+
+class SuperusersOnly:
+    """Axes' records name people and addresses of every organisation: superusers only."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return False  # records of what happened
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser  # deleting attempts unlocks
+
+    def get_changelist(self, request, **kwargs):
+        return LimitedChangeList  # ?attempt_time__year=9999 is refused, not a 500
+
+
+class SuperuserAccessAttemptAdmin(SuperusersOnly, AccessAttemptAdmin):
+    pass
+
+
+class SuperuserAccessLogAdmin(SuperusersOnly, AccessLogAdmin):
+    pass
+
+
+class SuperuserAccessFailureLogAdmin(SuperusersOnly, AccessFailureLogAdmin):
+    pass
+
+
+admin.site.register(AccessAttempt, SuperuserAccessAttemptAdmin)
+if not settings.AXES_DISABLE_ACCESS_LOG:
+    admin.site.register(AccessLog, SuperuserAccessLogAdmin)
+if settings.AXES_ENABLE_ACCESS_FAILURE_LOG:
+    admin.site.register(AccessFailureLog, SuperuserAccessFailureLogAdmin)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bcp_site.security import client_ip
 from plans.selectors import get_plan_for_user
 from plans.services import ServiceError
 
@@ -52,7 +53,7 @@ def _too_many(request) -> HttpResponse:
 def _ip_allowed(request) -> bool:
     """Count "new link" requests per client IP per hour in the cache (see README: use a shared cache
     when running several processes; the per-person limit is in the database and always holds)."""
-    key = f"bcp:ack-new-link:ip:{request.META.get('REMOTE_ADDR', '')}"
+    key = f"bcp:ack-new-link:ip:{client_ip(request) or ''}"
     cache.add(key, 0, timeout=3600)
     try:
         count = cache.incr(key)

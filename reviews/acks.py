@@ -26,10 +26,10 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from bcp_site.mail import render_email
 from plans.models import Membership, Plan, PlanVersion
 from plans.services import ServiceError, audit_record
 from templates_app.schema import template_sections
@@ -389,7 +389,7 @@ def version_summary(plan: Plan, version: PlanVersion) -> dict:
     content = version.content_json or {}
     contacts = list(content.get("contacts") or [])
     purpose = ""
-    sections = template_sections(plan.template)
+    sections = template_sections(version.template)
     ordered = sorted(sections, key=lambda s: s["key"] != "overview")  # the overview section first
     for section in ordered:
         for fld in section["fields"]:
@@ -438,12 +438,11 @@ def _message(prefix: str, *, user, plan: Plan, version_number: int, approved_at,
         "link_days": settings.BCP_ACK_LINK_DAYS,
         "expires_on": (timezone.now() + timedelta(days=settings.BCP_ACK_LINK_DAYS)).date(),
     }
-    subject = " ".join(render_to_string(f"reviews/email/{prefix}_subject.txt", ctx).split())
+    email = render_email(f"reviews/email/{prefix}", ctx)
     message = EmailMultiAlternatives(
-        subject, render_to_string(f"reviews/email/{prefix}.txt", ctx), settings.DEFAULT_FROM_EMAIL, [user.email],
-        connection=connection,
+        email.subject, email.text, settings.DEFAULT_FROM_EMAIL, [user.email], connection=connection,
     )
-    message.attach_alternative(render_to_string(f"reviews/email/{prefix}.html", ctx), "text/html")
+    message.attach_alternative(email.html, "text/html")
     return message
 
 
