@@ -1,6 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
+
+from .limits import IdConverter
+
+# `<id:pk>`: a database id (1 .. 2**63-1). Registered before the apps' URLs are included,
+# so every page takes ids through it; a larger or negative id matches nothing (404).
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import lzma
+import struct
 import zipfile
-from datetime import datetime, time, timedelta
+import zlib
+from datetime import date, timedelta
 from pathlib import PurePosixPath
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
+
+from bcp_site.limits import day_start
 
 from .models import Plan
 from .selectors import organisation_for
@@ -19,6 +24,12 @@ UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 ZIP_MAX_MEMBERS = 5000
 ZIP_MAX_MEMBER_BYTES = 1024 * 1024
 ZIP_MAX_TOTAL_BYTES = 100 * 1024 * 1024
+# What a damaged zip raises, from its directory or from one member's compressed data
+# (ValueError includes an undecodable member name; NotImplementedError an unknown compression).
+ZIP_ERRORS = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError,
+    NotImplementedError, ValueError, struct.error,
+)
 
 
 class AuditFilterForm(forms.Form):
@@ -57,12 +68,14 @@ class AuditFilterForm(forms.Form):
         if data.get("actor"):
             queryset = queryset.filter(actor_user=data["actor"])
         tz = timezone.get_current_timezone()
-        if data.get("date_from"):
-            start = datetime.combine(data["date_from"], time.min)
-            queryset = queryset.filter(at_utc__gte=timezone.make_aware(start, tz))
-        if data.get("date_to"):
-            end = datetime.combine(data["date_to"] + timedelta(days=1), time.min)
-            queryset = queryset.filter(at_utc__lt=timezone.make_aware(end, tz))
+        # A day at the edge of the calendar (0001-01-01, 9999-12-31) has no bound on that side.
+        start = day_start(data["date_from"], tz) if data.get("date_from") else None
+        if start is not None:
+            queryset = queryset.filter(at_utc__gte=start)
+        end_day = data.get("date_to")
+        end = day_start(end_day + timedelta(days=1), tz) if end_day and end_day < date.max else None
+        if end is not None:
+            queryset = queryset.filter(at_utc__lt=end)
         return queryset
 
 
@@ -126,13 +139,13 @@ def _zip_members(upload) -> list[tuple[str, bytes]]:
     """The *.json members of a zip as (base name, bytes), read in memory within the limits."""
     try:
         archive = zipfile.ZipFile(upload)
-    except (zipfile.BadZipFile, OSError):
-        raise forms.ValidationError("The file is not a valid zip archive.", code="bad_zip") from None
-    with archive:
         members = [
             info for info in archive.infolist()
             if not info.is_dir() and _base(info).lower().endswith(".json") and not _base(info).startswith(".")
         ]
+    except ZIP_ERRORS:
+        raise forms.ValidationError("The file is not a valid zip archive.", code="bad_zip") from None
+    with archive:
         if len(members) > ZIP_MAX_MEMBERS:
             raise forms.ValidationError(
                 f"The zip holds {len(members)} change files; at most {ZIP_MAX_MEMBERS} per upload.", code="too_many"
@@ -150,8 +163,11 @@ def _zip_members(upload) -> list[tuple[str, bytes]]:
             try:
                 with archive.open(info) as member:
                     data = member.read(ZIP_MAX_MEMBER_BYTES + 1)  # the header's size may lie
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
-                raise forms.ValidationError(f"{base} cannot be read from the zip ({exc}).", code="bad_member") from None
+            except ZIP_ERRORS as exc:
+                raise forms.ValidationError(
+                    f"{base} cannot be read from the zip: it is damaged or uses an unsupported compression "
+                    f"({exc.__class__.__name__}: {exc}).", code="bad_member",
+                ) from None
             if len(data) > ZIP_MAX_MEMBER_BYTES:
                 raise forms.ValidationError(
                     f"{base} is larger than {_size(ZIP_MAX_MEMBER_BYTES)}.", code="member_too_large"

@@ -11,18 +11,20 @@ docs/change-files.md.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+
+from bcp_site.limits import ID_MAX, JSONInputError, datetime_problem, json_loads
 
 from .models import ChangeLogMap, ChangeRecord, Plan, Process
 from .selectors import organisation_for
@@ -33,6 +35,7 @@ KNOWN_TYPES = {"feature": "Feature", "fix": "Fix", "change": "Change"}
 MAX_TYPE_LENGTH = ChangeRecord._meta.get_field("change_type").max_length
 MAX_SOURCE_LENGTH = ChangeRecord._meta.get_field("source_file").max_length
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+MAX_FILE_BYTES = 1024 * 1024  # a change file is a few hundred bytes; the zip upload has the same limit
 # The command prints a progress line to stderr after every this many files.
 PROGRESS_EVERY = 500
 
@@ -121,6 +124,8 @@ def parse_occurred_at(text: str) -> datetime:
         raise BadChangeFile(f"field 'occurred_at' is not an ISO 8601 timestamp: {text!r}") from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise BadChangeFile(f"field 'occurred_at' has no time zone ({text!r}): add 'Z' or an offset such as +02:00")
+    if problem := datetime_problem(value):
+        raise BadChangeFile(f"field 'occurred_at' {problem} ({text!r})")
     return value.astimezone(UTC)
 
 
@@ -142,9 +147,9 @@ def _plan_ids(data: dict) -> list[int]:
         for item in value:
             if isinstance(item, bool):
                 break
-            if isinstance(item, int) and item > 0:
+            if isinstance(item, int) and 0 < item <= ID_MAX:
                 ids.append(item)
-            elif isinstance(item, str) and item.strip().isdigit() and int(item) > 0:
+            elif isinstance(item, str) and re.fullmatch(r"[0-9]{1,19}", item.strip()) and 0 < int(item) <= ID_MAX:
                 ids.append(int(item))
             else:
                 break
@@ -157,14 +162,19 @@ def parse_change_file(name: str, raw: bytes) -> ParsedChange:
     """Validate one change file's bytes; raise BadChangeFile with the reason."""
     if not raw.strip():
         raise BadChangeFile("empty file")
+    if len(raw) > MAX_FILE_BYTES:
+        raise BadChangeFile(f"larger than {MAX_FILE_BYTES // 1024} KB")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadChangeFile(f"not UTF-8 text (byte {raw[exc.start]:#04x} at position {exc.start})") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadChangeFile(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        data = json_loads(text, max_bytes=MAX_FILE_BYTES)  # depth, NaN and numbers: bcp_site.limits
+    except JSONInputError as exc:
+        if exc.decode_error is not None:
+            error = exc.decode_error
+            raise BadChangeFile(f"invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})") from None
+        raise BadChangeFile(f"invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BadChangeFile(f"not a JSON object (found {type(data).__name__})")
     for key in REQUIRED_FIELDS:
@@ -253,6 +263,11 @@ def _directory_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix.lower() == ".json" and p.is_file())
 
 
+def _read_limited(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)  # one byte more, so parse_change_file says it is too large
+
+
 def changes_import(
     *,
     directory: str | Path | None = None,
@@ -292,7 +307,7 @@ def changes_import(
 
     if directory is not None:
         paths = _directory_files(Path(directory))
-        items: Iterable[tuple[str, Callable[[], bytes]]] = [(p.name, p.read_bytes) for p in paths]
+        items: Iterable[tuple[str, Callable[[], bytes]]] = [(p.name, partial(_read_limited, p)) for p in paths]
         total = len(paths)
     else:
         materialised = list(files)

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from bcp_site.limits import DURATION_MAX_MINUTES
+
 from .schema import CONTACT_REF, USER_REF, choice_pairs, is_empty, template_sections
 
 EMPTY = "—"
@@ -26,6 +28,8 @@ _UNIT_WORDS = {
 _TOKEN = re.compile(r"(\d+(?:[.,]\d+)?)\s*([a-z]+)")
 _CLOCK = re.compile(r"(\d+):([0-5]\d)")
 DURATION_HINT = 'Enter a duration such as "4h", "90m", "1h 30m", "2d" or a number of minutes.'
+DURATION_MAX_CHARACTERS = 100  # "1 week, 6 days, 23 hours and 59 minutes" is 40
+DURATION_TOO_LONG = "A duration can be at most 2,147,483,647 minutes (about 4,000 years)."
 
 
 def parse_duration(text) -> int:
@@ -38,16 +42,18 @@ def parse_duration(text) -> int:
     if isinstance(text, int):
         if text < 0:
             raise ValueError("A duration cannot be negative.")
-        return text
+        return _bounded(text)
     raw = str(text or "").strip().lower()
     if not raw:
         raise ValueError(DURATION_HINT)
     if raw.startswith("-"):
         raise ValueError("A duration cannot be negative.")
+    if len(raw) > DURATION_MAX_CHARACTERS:
+        raise ValueError(f"A duration is at most {DURATION_MAX_CHARACTERS} characters. {DURATION_HINT}")
     if re.fullmatch(r"\d+", raw):
-        return int(raw)
+        return _bounded(int(raw))
     if match := _CLOCK.fullmatch(raw):
-        return int(match[1]) * 60 + int(match[2])
+        return _bounded(int(match[1]) * 60 + int(match[2]))
     total = Decimal(0)
     position = 0
     cleaned = re.sub(r"(?<!\d),|,(?!\d)", " ", raw)  # "1h, 30m" but not "0,5h"
@@ -61,9 +67,18 @@ def parse_duration(text) -> int:
         position = match.end()
     if position == 0 or cleaned[position:].strip():
         raise ValueError(f'"{text}" is not a duration. {DURATION_HINT}')
+    if total > DURATION_MAX_MINUTES:
+        raise ValueError(DURATION_TOO_LONG)
     if total != total.to_integral_value():
         raise ValueError(f'"{text}" is not a whole number of minutes.')
     return int(total)
+
+
+def _bounded(minutes: int) -> int:
+    """Minutes that fit the INT columns of processes (bcp_site.limits), else ValueError."""
+    if minutes > DURATION_MAX_MINUTES:
+        raise ValueError(DURATION_TOO_LONG)
+    return minutes
 
 
 def _split_minutes(minutes: int) -> tuple[int, int, int]:
@@ -125,7 +140,10 @@ def format_datetime(value) -> str:
             return value
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
-    local = timezone.localtime(value)
+    try:
+        local = timezone.localtime(value)
+    except OverflowError:  # a value saved before the limits: shown as it was stored
+        local = value
     return f"{local.day} {local:%B %Y %H:%M} {local.tzname() or ''}".strip()
 
 

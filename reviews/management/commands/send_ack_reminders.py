@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviews.acks import ack_reminders_send
 
+MAX_DAYS = 36500  # a hundred years
+
 
 class Command(BaseCommand):
     help = (
@@ -21,6 +23,8 @@ class Command(BaseCommand):
     def handle(self, *args, days: int, **options):
         if days < 0:
             raise CommandError(f"--days must be zero or more, not {days}.")
+        if days > MAX_DAYS:  # a date that many days back must exist
+            raise CommandError(f"--days must be at most {MAX_DAYS} (a hundred years), not {days}.")
         summary = ack_reminders_send(days=days)
         if summary.failed:
             self.stdout.write(self.style.WARNING(str(summary)))
