@@ -81,8 +81,10 @@ def version_approvals(plan: Plan, *, up_to: int | None = None) -> dict[int, Appr
 
     A version is approved when a review round of it ended with every reviewer of that
     round approving; the approval time is the last decision of the round and the approvers
-    are that round's reviewers. A version recorded as the plan's approved version without
-    such a round (approved by an administrator) counts as approved at `approved_at_utc`.
+    are that round's reviewers; the first such round counts (a later re-confirmation round
+    does not change what the version's exports say). A version recorded as the plan's
+    approved version without such a round (approved by an administrator) counts as
+    approved at `approved_at_utc`.
     """
     from reviews.models import Review
 
@@ -94,6 +96,8 @@ def version_approvals(plan: Plan, *, up_to: int | None = None) -> dict[int, Appr
         rounds.setdefault((review.version_id, review.round_number), []).append(review)
     result: dict[int, Approval] = {}
     for (version_id, _round), rows in sorted(rounds.items()):
+        if version_id in result:
+            continue  # a later round re-confirmed it: the version's approval, and its exports, stay the first
         if rows and all(r.status == Review.Status.APPROVED for r in rows):
             decided = [r.decided_at_utc for r in rows if r.decided_at_utc]
             result[version_id] = Approval(
@@ -163,13 +167,14 @@ def export_context(version: PlanVersion) -> dict[str, Any]:
 
 
 def _export_context(version: PlanVersion) -> dict[str, Any]:
-    plan = Plan.objects.select_related("org", "template").get(pk=version.plan_id)
+    plan = Plan.objects.select_related("org").get(pk=version.plan_id)
+    template = version.template  # the layout the version was written with (decision 8)
     content = version.content_json or {}
-    sections = template_sections(plan.template)
+    sections = template_sections(template)
     contacts = list(content.get("contacts") or [])
     processes = list(content.get("processes") or [])
     risks = list(content.get("risks") or [])
-    contact_names, user_names = reference_names(plan.template, content, plan=plan, sections=sections)
+    contact_names, user_names = reference_names(template, content, plan=plan, sections=sections)
 
     section_items = []
     for section in sections:
@@ -217,7 +222,7 @@ def _export_context(version: PlanVersion) -> dict[str, Any]:
         "plan_title": plan.title,
         "plan_id": plan.pk,
         "organisation": plan.org.name if plan.org else "",
-        "template_name": str(plan.template),
+        "template_name": str(template),
         "version_number": version.version_number,
         "authored": format_utc(version.authored_at_utc),
         "author": _user_name(version.authored_by_user),

@@ -4,11 +4,15 @@ Pages (reviews.views), admin actions (reviews.admin_actions) and commands call t
 functions, so a rule holds wherever the request starts. Transitions of a plan:
 
     draft      -> in_review   plan_submit_for_review
-    in_review  -> approved    review_approve (when every reviewer of the round approved)
+    approved   -> in_review   plan_reconfirm (the approved version again, unchanged, when its review is due)
+    in_review  -> approved    review_approve (when every reviewer of the round approved);
+                              plan_withdraw of a re-confirmation
     in_review  -> draft       review_request_changes, plan_withdraw
     approved   -> draft       plans.services.plan_prepare_edit (a new revision is started)
     approved   -> archived    plan_archive
     archived   -> draft       plan_restore (BCP administrators only)
+
+Four eyes: nobody reviews a revision they contributed to (`revision_contributors`).
 
 Anything else raises ServiceError with a message that says why. Every function locks
 the plan row first (then the review row), so concurrent decisions are serialised and a
@@ -17,20 +21,25 @@ plan is approved exactly once. Mail and the approval hooks run after the commit.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Max, QuerySet
-from django.template.loader import render_to_string
+from django.db.models import DateTimeField, Max, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from plans.models import Plan, PlanVersion
-from plans.services import ServiceError, audit_record, member_check, plan_snapshot
+from bcp_site.mail import render_email
+from plans.models import Audit, Plan, PlanVersion
+from plans.services import ServiceError, audit_record, member_check, working_copy_unchanged
+from templates_app.schema import template_sections
 
 from .models import Review
 
@@ -52,22 +61,35 @@ def _name(user) -> str:
 # --- reads -------------------------------------------------------------------------------
 
 
-def eligible_reviewers(plan: Plan, *, actor=None) -> QuerySet:
-    """Active users of the plan's organisation who hold plans.approve_plan, ordered by name.
+# Permissions come from Django's model backend (the login throttling backend grants none).
+PERMISSIONS_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
-    Never the plan's owner or the author of its active version; with `actor`, never the
-    person submitting either. Runs one query when evaluated.
-    """
+
+def organisation_reviewers(plan: Plan) -> QuerySet:
+    """Active users of the plan's organisation who hold plans.approve_plan, ordered by name (one query)."""
     User = get_user_model()
-    users = User.objects.with_perm(PERM_APPROVE, is_active=True, include_superusers=True).filter(
-        membership__organisation_id=plan.org_id
-    )
+    users = User.objects.with_perm(
+        PERM_APPROVE, is_active=True, include_superusers=True, backend=PERMISSIONS_BACKEND
+    ).filter(membership__organisation_id=plan.org_id)
+    return users.distinct().order_by("first_name", "last_name", "username")
+
+
+def eligible_reviewers(plan: Plan, *, actor=None, version: PlanVersion | None = None) -> QuerySet:
+    """The organisation's reviewers minus everyone who contributed to the revision `version`
+    (default: the plan's active version, one query unless loaded) and, with `actor`, minus the
+    person submitting it. The rule is `revision_contributors`'; runs one query when evaluated.
+    """
+    version = version if version is not None else plan.current_version
     excluded = {plan.owner_user_id}
     if actor is not None and getattr(actor, "pk", None):
         excluded.add(actor.pk)
-    authors = PlanVersion.objects.filter(pk=plan.current_version_id).values("authored_by_user_id")
-    users = users.exclude(pk__in=authors)
-    return users.exclude(pk__in=excluded).distinct().order_by("first_name", "last_name", "username")
+    users = organisation_reviewers(plan)
+    if version is not None:
+        excluded.add(version.authored_by_user_id)
+        last_approval = _approvals_before(plan, version).values("at_utc")[:1]
+        since = Coalesce(Subquery(last_approval), Value(NEVER, output_field=DateTimeField()))
+        users = users.exclude(pk__in=_contribution_entries(plan, since=since).values("actor_user_id"))
+    return users.exclude(pk__in=excluded)
 
 
 def current_round(plan: Plan) -> int:
@@ -76,13 +98,200 @@ def current_round(plan: Plan) -> int:
 
 
 def working_copy_is_saved(plan: Plan) -> bool:
-    """Whether the working copy and live rows equal the active version (three queries)."""
+    """Whether the working copy and live rows equal the active version (four queries)."""
     if plan.current_version_id is None:
         return False
-    content = dict(plan.draft_content_json or {})
-    content.update(plan_snapshot(plan))
-    version = PlanVersion.objects.only("content_json").get(pk=plan.current_version_id)
-    return content == version.content_json
+    return working_copy_unchanged(plan, PlanVersion.objects.get(pk=plan.current_version_id))
+
+
+# Until templates mark which field is the next review date (decision 5, template roles), the
+# review date is a date field with one of these keys, in any section of the approved version.
+REVIEW_DATE_KEYS = ("next_review", "next_review_date")
+RECONFIRM_AFTER_MONTHS = 12  # when the version has no (unused) review date
+
+
+def review_date_of(content: dict | None) -> dt.date | None:
+    """The next review date a version's content holds (see REVIEW_DATE_KEYS), or None."""
+    for values in (content or {}).values():
+        if not isinstance(values, dict):
+            continue  # the contacts, processes and risks snapshots
+        for key in REVIEW_DATE_KEYS:
+            try:
+                return dt.date.fromisoformat(values[key])
+            except (KeyError, TypeError, ValueError):
+                continue
+    return None
+
+
+def reconfirmation_due_on(plan: Plan, version: PlanVersion) -> dt.date | None:
+    """The day the approved `version` is due to be re-confirmed, or None if the plan was never approved.
+
+    Its review date, while that date is after the last approval; else (no date, or a date the
+    last approval already met) RECONFIRM_AFTER_MONTHS after the last approval.
+    """
+    if plan.approved_at_utc is None:
+        return None
+    approved_on = timezone.localdate(plan.approved_at_utc)
+    review_on = review_date_of(version.content_json)
+    if review_on is not None and review_on > approved_on:
+        return review_on
+    months = approved_on.month - 1 + RECONFIRM_AFTER_MONTHS
+    year, month = approved_on.year + months // 12, months % 12 + 1
+    return dt.date(year, month, min(approved_on.day, calendar.monthrange(year, month)[1]))  # 29 Feb -> 28 Feb
+
+
+def reconfirmation_due(plan: Plan, *, version: PlanVersion | None = None) -> bool:
+    """Whether the plan is approved, unchanged since, and its review is due (`plan_reconfirm` may run).
+
+    `version` is the plan's approved version when the caller has it (else one query)."""
+    if plan.status != Status.APPROVED or plan.approved_version_id is None:
+        return False
+    if plan.current_version_id != plan.approved_version_id:
+        return False
+    version = version if version is not None else plan.approved_version
+    due_on = reconfirmation_due_on(plan, version)
+    return due_on is not None and due_on <= timezone.localdate()
+
+
+def independence_refusal(review: Review, actor) -> str | None:
+    """Why `actor` may not decide `review` because they contributed to it, or None (two queries)."""
+    try:
+        _check_independent(plan=review.plan, actor=actor, version=review.version,
+                           submitter_id=review.requested_by_user_id)
+    except ServiceError as exc:
+        return exc.message
+    return None
+
+
+# --- four eyes: who contributed to a revision --------------------------------------------
+#
+# A revision is everything between the plan's last final approval and the version under
+# review. Whoever shaped it cannot review it: the plan's owner, the person submitting it,
+# the authors of its versions, and everyone the audit trail shows changing the plan's
+# content in that time. For a re-confirmation (the approved version submitted again) the
+# revision is the one that produced that version: it starts at the approval before it.
+
+# Audit actions that change what a version holds -> how a refusal names the change.
+CONTRIBUTION_ACTIONS = {
+    "version_created": "",  # named by its number: "wrote version 4"
+    "section_updated": "",  # named by its section: "the Scope section"
+    "contact_added": "the contacts", "contact_changed": "the contacts", "contact_removed": "the contacts",
+    "process_added": "the critical processes", "process_changed": "the critical processes",
+    "process_removed": "the critical processes",
+    "risk_added": "the risks", "risk_changed": "the risks", "risk_removed": "the risks",
+    "attachment_uploaded": "the attachments", "attachment_deleted": "the attachments",
+    "plan_changed": "the plan details",
+    "template_changed": "the plan's template",
+}
+NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # "since creation": before any audit row
+
+
+def _approvals_before(plan: Plan, version: PlanVersion) -> QuerySet:
+    """The plan's final approvals recorded before `version` was written, newest first."""
+    return Audit.objects.filter(
+        plan_id=plan.pk, action="plan_approved", at_utc__lt=version.authored_at_utc
+    ).order_by("-at_utc", "-id")
+
+
+def _contribution_entries(plan: Plan, *, since) -> QuerySet:
+    """Audit rows of people changing the plan's content at or after `since` (a time or an expression)."""
+    return Audit.objects.filter(
+        plan_id=plan.pk, action__in=list(CONTRIBUTION_ACTIONS), actor_user__isnull=False, at_utc__gte=since
+    )
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+@dataclass
+class Contribution:
+    """What one person did to a revision; the first that applies names it in a refusal."""
+
+    owner: bool = False
+    submitter: bool = False
+    versions: set[int] = field(default_factory=set)
+    changes: list[str] = field(default_factory=list)  # "the contacts", or a section key ("section:scope")
+
+
+@dataclass
+class RevisionContributors:
+    """Everyone who contributed to a revision, and since when (see `revision_contributors`)."""
+
+    plan: Plan
+    since: str  # "since version 3 was approved", "since the plan was created"
+    people: dict[int, Contribution]
+
+    def __contains__(self, user_id) -> bool:
+        return user_id in self.people
+
+    def _fact(self, user_id: int, *, you: bool) -> str:
+        person = self.people[user_id]
+        if person.owner:
+            return "own this plan" if you else "owns this plan"
+        if person.versions:
+            numbers = [str(n) for n in sorted(person.versions)]
+            return f"wrote version{'s' if len(numbers) > 1 else ''} {_and(numbers)} of this plan"
+        if person.submitter:
+            return "submitted this plan for review"
+        return f"changed {_and(self._changes(person.changes))} {self.since}"
+
+    def _changes(self, changes: list[str]) -> list[str]:
+        if not any(c.startswith("section:") for c in changes):
+            return changes
+        titles = {s["key"]: s["title"] for s in template_sections(self.plan.template)}  # a refusal only
+        return [f"the {titles.get(c[8:], c[8:])} section" if c.startswith("section:") else c for c in changes]
+
+    def refusal(self, user, *, actor=None, verb: str = "review") -> str:
+        """Why `user` cannot decide on this revision: "You ..." when `user` is `actor`."""
+        if actor is not None and user.pk == actor.pk:
+            return f"You {self._fact(user.pk, you=True)}, so you cannot {verb} it."
+        return f"{_name(user)} {self._fact(user.pk, you=False)}, so they cannot {verb} this revision."
+
+
+def revision_contributors(plan: Plan, *, version: PlanVersion, submitter_id: int | None = None
+                          ) -> RevisionContributors:
+    """Who contributed to the revision `version` of the plan (two queries).
+
+    The plan's owner; `submitter_id` (the person submitting, or who submitted, it); the
+    authors of the versions written since the last final approval (the `plan_approved` audit
+    row) before `version` was written, or since the plan was created; and the actors of the
+    audit rows in CONTRIBUTION_ACTIONS since that approval (sections, contacts, processes,
+    risks, attachments, plan details, template). `eligible_reviewers` applies the same rule
+    in SQL.
+    """
+    people: dict[int, Contribution] = {}
+
+    def person(user_id: int) -> Contribution:
+        return people.setdefault(user_id, Contribution())
+
+    person(plan.owner_user_id).owner = True
+    if submitter_id is not None:
+        person(submitter_id).submitter = True
+    person(version.authored_by_user_id).versions.add(version.version_number)
+
+    base = _approvals_before(plan, version).values_list("at_utc", "details_json").first()
+    if base is None:
+        since_at, since = NEVER, "since the plan was created"
+    else:
+        since_at, details = base
+        number = details.get("version") if isinstance(details, dict) else None
+        since = f"since version {number} was approved" if number else "since the plan was last approved"
+    rows = (
+        _contribution_entries(plan, since=since_at)
+        .values_list("actor_user_id", "action", "details_json__section", "details_json__version")
+        .order_by()
+        .distinct()
+    )
+    for user_id, action, section, number in rows:
+        contribution = person(user_id)
+        if action == "version_created" and isinstance(number, int):
+            contribution.versions.add(number)
+            continue
+        change = f"section:{section}" if action == "section_updated" else CONTRIBUTION_ACTIONS[action] or "the plan"
+        if change not in contribution.changes:
+            contribution.changes.append(change)
+    return RevisionContributors(plan=plan, since=since, people=people)
 
 
 def plan_pending_review_for(*, plan: Plan, actor) -> Review:
@@ -120,15 +329,14 @@ def _check_perm(actor, perm: str, message: str) -> None:
 
 def _check_independent(*, plan: Plan, actor, version: PlanVersion | None, submitter_id: int | None,
                        verb: str = "approve") -> None:
-    """Nobody decides on a plan they own, authored (the submitted version) or submitted."""
+    """Nobody decides on a revision they contributed to (`revision_contributors`): two queries."""
     if actor.pk == plan.owner_user_id:
         raise ServiceError(f"You own this plan, so you cannot {verb} it.", code="self_approval")
-    if version is not None and actor.pk == version.authored_by_user_id:
-        raise ServiceError(
-            f"You wrote version {version.version_number} of this plan, so you cannot {verb} it.", code="self_approval"
-        )
-    if submitter_id is not None and actor.pk == submitter_id:
-        raise ServiceError(f"You submitted this plan for review, so you cannot {verb} it.", code="self_approval")
+    if version is None:
+        return
+    contributors = revision_contributors(plan, version=version, submitter_id=submitter_id)
+    if actor.pk in contributors:
+        raise ServiceError(contributors.refusal(actor, actor=actor, verb=verb), code="self_approval")
 
 
 def _lock_plan(plan: Plan) -> Plan:
@@ -174,7 +382,6 @@ def plan_submit_for_review(*, plan: Plan, actor, reviewers: Iterable) -> list[Re
     (`eligible_reviewers`); one review row per reviewer is created for the new round and
     each reviewer is emailed after the commit.
     """
-    reviewers = list({r.pk: r for r in reviewers}.values())
     with transaction.atomic():
         _check_member(plan, actor)
         _check_perm(actor, PERM_SUBMIT, "Your role does not allow submitting plans for review.")
@@ -192,49 +399,94 @@ def plan_submit_for_review(*, plan: Plan, actor, reviewers: Iterable) -> list[Re
                 f"Version {version.version_number} is already approved. Make your changes and save a revision first.",
                 code="already_approved",
             )
-        if not reviewers:
-            raise ServiceError("Choose at least one reviewer.", code="no_reviewers")
-        eligible = set(eligible_reviewers(locked, actor=actor).values_list("pk", flat=True))
-        for person in reviewers:
-            if person.pk in eligible:
-                continue
-            if person.pk == actor.pk:
-                reason = "you cannot review a plan you submit"
-            elif person.pk == locked.owner_user_id:
-                reason = "they own this plan"
-            elif person.pk == version.authored_by_user_id:
-                reason = f"they wrote version {version.version_number}"
-            else:
-                reason = "they are not a reviewer in this plan's organisation"
-            raise ServiceError(f"{_name(person)} cannot review this plan: {reason}.", code="ineligible_reviewer")
-
-        round_number = current_round(locked) + 1
-        now = timezone.now()
-        reviews = [
-            Review.objects.create(
-                plan=locked, version=version, round_number=round_number, requested_by_user=actor,
-                reviewer_user=person, status=Review.Status.PENDING, requested_at_utc=now,
-            )
-            for person in reviewers
-        ]
-        locked.status = Status.IN_REVIEW
-        locked.save(update_fields=["status", "updated_at"])
-        audit_record(
-            plan=locked, actor=actor, action="submitted_for_review",
-            details={
-                "from": Status.DRAFT, "to": Status.IN_REVIEW, "version": version.version_number,
-                "round": round_number, "reviewers": [p.get_username() for p in reviewers],
-            },
-        )
-        review_ids = [r.pk for r in reviews]
-        transaction.on_commit(lambda: _mail_reviewers_assigned(review_ids))
+        reviews = _open_round(locked, version=version, actor=actor, reviewers=reviewers,
+                              action="submitted_for_review")
     plan.status = locked.status
+    return reviews
+
+
+def plan_reconfirm(*, plan: Plan, actor, reviewers: Iterable) -> list[Review]:
+    """Submit the approved version again, unchanged, for its periodic review (approved -> in_review).
+
+    Allowed when the plan is approved, nothing changed since, and its review is due
+    (`reconfirmation_due_on`). A new review round on the same version; its final approval
+    re-confirms it (`approved_at_utc` moves, the `plan_approved` audit row says re-confirmed).
+    Audits `reconfirmation_submitted`.
+    """
+    with transaction.atomic():
+        _check_member(plan, actor)
+        _check_perm(actor, PERM_SUBMIT, "Your role does not allow submitting plans for review.")
+        locked = _lock_plan(plan)
+        if locked.status != Status.APPROVED:
+            raise ServiceError(
+                f"Only an approved plan can be re-confirmed; this plan is {locked.get_status_display().lower()}.",
+                code="invalid_transition",
+            )
+        version = locked.approved_version
+        if version is None or locked.current_version_id != version.pk or not working_copy_unchanged(locked, version):
+            raise ServiceError(
+                "This plan has changes that are not approved: save a revision and submit it for review instead.",
+                code="unsaved_changes",
+            )
+        due_on = reconfirmation_due_on(locked, version)
+        if due_on > timezone.localdate():
+            raise ServiceError(
+                f"Version {version.version_number} is not due for review until {due_on:%d %B %Y}, so it cannot "
+                "be re-confirmed yet. To change the plan, start a new revision.",
+                code="not_due",
+            )
+        reviews = _open_round(locked, version=version, actor=actor, reviewers=reviewers,
+                              action="reconfirmation_submitted")
+    plan.status = locked.status
+    return reviews
+
+
+def _open_round(locked: Plan, *, version: PlanVersion, actor, reviewers: Iterable, action: str) -> list[Review]:
+    """Check the reviewers, create the round's reviews, put the plan in review, audit `action`, mail after commit."""
+    reviewers = list({r.pk: r for r in reviewers}.values())
+    if not reviewers:
+        raise ServiceError("Choose at least one reviewer.", code="no_reviewers")
+    eligible = set(eligible_reviewers(locked, actor=actor, version=version).values_list("pk", flat=True))
+    refused = [person for person in reviewers if person.pk not in eligible]
+    if refused:
+        person = refused[0]
+        contributors = revision_contributors(locked, version=version, submitter_id=actor.pk)
+        if person.pk == actor.pk:
+            message = f"{_name(person)} cannot review this plan: you cannot review a plan you submit."
+        elif person.pk in contributors:
+            message = contributors.refusal(person)
+        else:
+            message = f"{_name(person)} cannot review this plan: they are not a reviewer in this plan's organisation."
+        raise ServiceError(message, code="ineligible_reviewer")
+
+    round_number = current_round(locked) + 1
+    now = timezone.now()
+    reviews = [
+        Review.objects.create(
+            plan=locked, version=version, round_number=round_number, requested_by_user=actor,
+            reviewer_user=person, status=Review.Status.PENDING, requested_at_utc=now,
+        )
+        for person in reviewers
+    ]
+    previous = locked.status
+    locked.status = Status.IN_REVIEW
+    locked.save(update_fields=["status", "updated_at"])
+    audit_record(
+        plan=locked, actor=actor, action=action,
+        details={
+            "from": previous, "to": Status.IN_REVIEW, "version": version.version_number,
+            "round": round_number, "reviewers": [p.get_username() for p in reviewers],
+        },
+    )
+    review_ids = [r.pk for r in reviews]
+    transaction.on_commit(lambda: _mail_reviewers_assigned(review_ids))
     return reviews
 
 
 def plan_withdraw(*, plan: Plan, actor) -> Plan:
     """Take the plan out of review (in_review -> draft); pending reviews of the round are cancelled.
 
+    Withdrawing a re-confirmation returns the plan to approved: nothing in it changed.
     Allowed for the person who submitted the round and for the plan's owner.
     """
     with transaction.atomic():
@@ -253,12 +505,13 @@ def plan_withdraw(*, plan: Plan, actor) -> Plan:
                 code="not_submitter",
             )
         cancelled = _cancel_pending(round_reviews)
-        locked.status = Status.DRAFT
+        reconfirming = bool(round_reviews) and round_reviews[0].version_id == locked.approved_version_id
+        locked.status = Status.APPROVED if reconfirming else Status.DRAFT
         locked.save(update_fields=["status", "updated_at"])
         audit_record(
             plan=locked, actor=actor, action="review_withdrawn",
             details={
-                "from": Status.IN_REVIEW, "to": Status.DRAFT, "round": round_number,
+                "from": Status.IN_REVIEW, "to": locked.status, "round": round_number,
                 "version": round_reviews[0].version.version_number if round_reviews else None,
                 "cancelled_reviewers": cancelled,
             },
@@ -309,7 +562,9 @@ def review_approve(*, review: Review, actor) -> Review:
 
     Final approval sets `approved_at_utc`, `approved_version` (the submitted version) and
     status approved, and after the commit stores the version's exports and sends the
-    acknowledgement links.
+    acknowledgement links. Final approval of a re-confirmation (`plan_reconfirm`) moves
+    `approved_at_utc` only: the version's exports and acknowledgement links were issued
+    when it was first approved, and acknowledgements of it still hold.
     """
     with transaction.atomic():
         plan, locked = _lock_review_for_decision(
@@ -333,19 +588,20 @@ def review_approve(*, review: Review, actor) -> Review:
             },
         )
         if final:
+            reconfirmed = plan.approved_version_id == locked.version_id
             plan.status = Status.APPROVED
             plan.approved_at_utc = now
             plan.approved_version = locked.version
             plan.save(update_fields=["status", "approved_at_utc", "approved_version", "updated_at"])
-            audit_record(
-                plan=plan, actor=actor, action="plan_approved",
-                details={
-                    "from": Status.IN_REVIEW, "to": Status.APPROVED, "version": locked.version.version_number,
-                    "round": locked.round_number,
-                },
-            )
-            version_id, version_number, plan_id = locked.version.pk, locked.version.version_number, plan.pk
-            transaction.on_commit(lambda: _after_final_approval(plan_id, version_id, version_number))
+            details = {
+                "from": Status.IN_REVIEW, "to": Status.APPROVED, "version": locked.version.version_number,
+                "round": locked.round_number,
+            }
+            audit_record(plan=plan, actor=actor, action="plan_approved",
+                         details={**details, "reconfirmed": True} if reconfirmed else details)
+            if not reconfirmed:
+                version_id, version_number, plan_id = locked.version.pk, locked.version.version_number, plan.pk
+                transaction.on_commit(lambda: _after_final_approval(plan_id, version_id, version_number))
         review_id = locked.pk
         transaction.on_commit(lambda: _mail_decision(review_id, final=final))
     review.status, review.decided_at_utc = locked.status, locked.decided_at_utc
@@ -458,11 +714,9 @@ def _send(prefix: str, context: dict, recipients: list) -> None:
         if not user.email:
             continue
         ctx = {**context, "recipient": user, "recipient_name": _name(user)}
-        subject = " ".join(render_to_string(f"reviews/email/{prefix}_subject.txt", ctx).split())
-        message = EmailMultiAlternatives(
-            subject, render_to_string(f"reviews/email/{prefix}.txt", ctx), settings.DEFAULT_FROM_EMAIL, [user.email]
-        )
-        message.attach_alternative(render_to_string(f"reviews/email/{prefix}.html", ctx), "text/html")
+        email = render_email(f"reviews/email/{prefix}", ctx)
+        message = EmailMultiAlternatives(email.subject, email.text, settings.DEFAULT_FROM_EMAIL, [user.email])
+        message.attach_alternative(email.html, "text/html")
         messages.append(message)
     if not messages:
         return
@@ -484,6 +738,7 @@ def _mail_reviewers_assigned(review_ids: list[int]) -> None:
                 "review_assigned",
                 {
                     "review": review, "plan": review.plan, "version": review.version,
+                    "reconfirmation": review.version_id == review.plan.approved_version_id,
                     "submitter_name": _name(review.requested_by_user),
                     "review_url": absolute_url(reverse("reviews:review_detail", args=[review.pk])),
                     "plan_url": absolute_url(review.plan.get_absolute_url()),

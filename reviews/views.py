@@ -4,6 +4,8 @@ Thin views: they check access, call one service from reviews.services and redire
 a refused request (ServiceError) becomes a form error or a message, never a 500.
 """
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -43,22 +45,30 @@ def get_review_for_user(user, pk, *, perm: str | None = None) -> Review:
 @login_required
 @require_http_methods(["GET", "POST"])
 def submit(request, pk):
-    """Choose reviewers and submit the plan's active version for review."""
+    """Choose reviewers and submit the plan's active version for review; for an approved plan whose
+    review is due, re-confirm the approved version unchanged (a new review round of it)."""
     plan = get_plan_for_user(request.user, pk, perm=services.PERM_SUBMIT)
+    approved = plan.status == Plan.Status.APPROVED
+    service = services.plan_reconfirm if approved else services.plan_submit_for_review
     eligible = services.eligible_reviewers(plan, actor=request.user)
     form = SubmitForReviewForm(request.POST if request.method == "POST" else None, eligible=eligible)
     if request.method == "POST" and form.is_valid():
         try:
-            reviews = services.plan_submit_for_review(
-                plan=plan, actor=request.user, reviewers=form.cleaned_data["reviewers"]
-            )
+            reviews = service(plan=plan, actor=request.user, reviewers=form.cleaned_data["reviewers"])
         except ServiceError as exc:
             form.add_error(None, exc.message)
         else:
             names = ", ".join(r.reviewer_user.get_full_name() or r.reviewer_user.get_username() for r in reviews)
-            messages.success(request, f"Submitted version {reviews[0].version.version_number} for review by {names}.")
+            what = "for re-confirmation" if approved else "for review"
+            messages.success(request, f"Submitted version {reviews[0].version.version_number} {what} by {names}.")
             return redirect(plan)
-    return render(request, "reviews/submit.html", {"plan": plan, "form": form})
+    context = {
+        "plan": plan, "form": form,
+        "reconfirm_due": approved and services.reconfirmation_due(plan),
+        "reconfirm_on": services.reconfirmation_due_on(plan, plan.approved_version) if approved else None,
+        "all_contributed": not eligible.exists() and services.organisation_reviewers(plan).exists(),
+    }
+    return render(request, "reviews/submit.html", context)
 
 
 def _plan_action(request, pk, *, perm, service, success):
@@ -118,24 +128,28 @@ def queue(request):
     return render(request, "reviews/queue.html", {"page": page, "reviews": page.object_list})
 
 
-def _base_version(review: Review) -> PlanVersion | None:
-    """The last version approved before the reviewed one (None for a first approval)."""
+def _base_version(review: Review) -> tuple[PlanVersion | None, datetime | None]:
+    """The last version approved before the reviewed one (None for a first approval), and, for a
+    re-confirmation, when the reviewed version was first approved (else None)."""
     plan = review.plan
-    numbers = {
-        (entry.get("version") if isinstance(entry, dict) else None)
-        for entry in plan.audit_entries.filter(action="plan_approved").values_list("details_json", flat=True)
-    }
+    approvals = [
+        (entry.get("version") if isinstance(entry, dict) else None, at)
+        for entry, at in plan.audit_entries.filter(action="plan_approved").values_list("details_json", "at_utc")
+    ]
+    number = review.version.version_number
+    first_approved = min((at for n, at in approvals if n == number and at < review.requested_at_utc), default=None)
+    numbers = {n for n, _at in approvals}
     if plan.approved_version_id:
         numbers.add(plan.approved_version.version_number)
-    earlier = [n for n in numbers if isinstance(n, int) and n < review.version.version_number]
-    if not earlier:
-        return None
-    return plan.versions.filter(version_number=max(earlier)).first()
+    earlier = [n for n in numbers if isinstance(n, int) and n < number]
+    if first_approved is not None or not earlier:
+        return None, first_approved  # a re-confirmation shows the whole plan, as a first approval does
+    return plan.versions.filter(version_number=max(earlier)).first(), None
 
 
 def _review_page(request, review: Review, *, changes_form=None, status=200):
-    base = _base_version(review)
-    diff = version_diff(review.plan.template, base.content_json if base else {}, review.version.content_json)
+    base, first_approved = _base_version(review)
+    diff = version_diff(review.version.template, base.content_json if base else {}, review.version.content_json)
     round_reviews = (
         review.plan.reviews.filter(round_number=review.round_number).select_related("reviewer_user").order_by("id")
     )
@@ -144,11 +158,16 @@ def _review_page(request, review: Review, *, changes_form=None, status=200):
         and review.reviewer_user_id == request.user.pk
         and review.plan.status == Plan.Status.IN_REVIEW
     )
+    # Four eyes: a reviewer who contributed to the revision since it was assigned is told why.
+    refusal = services.independence_refusal(review, request.user) if can_decide else None
+    can_decide = can_decide and refusal is None
     context = {
         "review": review,
         "plan": review.plan,
         "version": review.version,
         "base_version": base,
+        "first_approved_at": first_approved,
+        "decision_refused": refusal,
         "diff": diff,
         "round_reviews": round_reviews,
         "can_decide": can_decide,

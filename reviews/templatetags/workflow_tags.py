@@ -3,7 +3,9 @@
 `{% load workflow_tags %}{% plan_workflow_panel plan %}` runs a fixed number of queries
 whatever the number of versions, reviews or users: one for the approved and active
 versions, one for the latest review round, one for the eligible reviewers (only when
-the current user may submit a draft), plus Django's per-request permission cache.
+the current user may submit a draft; one more when nobody is eligible) or for the approved
+version's review date (an approved plan, unless the page loaded it), plus Django's
+per-request permission cache.
 """
 
 from django import template
@@ -82,12 +84,21 @@ def plan_workflow_panel(context, plan):
     already_approved = bool(approved and current and approved.pk == current.pk)
     if can_submit and not already_approved:
         # Query 3: who may review (rendered from this list, not queried again).
-        eligible = list(services.eligible_reviewers(plan, actor=user))
-        submit_form = SubmitForReviewForm(eligible=services.eligible_reviewers(plan, actor=user))
+        eligible = list(services.eligible_reviewers(plan, actor=user, version=current))
+        submit_form = SubmitForReviewForm(eligible=services.eligible_reviewers(plan, actor=user, version=current))
         submit_form.fields["reviewers"].choices = [
             (u.pk, f"{_person(u)} ({u.get_username()})" if u.get_full_name() else u.get_username()) for u in eligible
         ]
         submit_form.eligible_count = len(eligible)
+        # Only when nobody is left: are there reviewers at all, or did they all contribute?
+        submit_form.all_contributed = not eligible and services.organisation_reviewers(plan).exists()
+
+    # Query 3 for an approved plan (none on the plan page, which loads the active version's
+    # content): is its periodic review due, so that it can be re-confirmed unchanged?
+    reconfirm_due = bool(
+        authenticated and plan.status == Status.APPROVED and user.has_perm(services.PERM_SUBMIT)
+        and services.reconfirmation_due(plan, version=cache.get("current_version"))
+    )
 
     return {
         "plan": plan,
@@ -103,6 +114,7 @@ def plan_workflow_panel(context, plan):
         "can_submit": can_submit,
         "already_approved": already_approved,
         "submit_form": submit_form,
+        "reconfirm_due": reconfirm_due,
         "can_withdraw": can_withdraw,
         "can_archive": can_archive,
         "can_restore": can_restore,
