@@ -4,6 +4,9 @@ Files go through `default_storage` (local folder or S3, see the STORAGES setting
 random path `attachments/plan-<id>/<uuid4hex>`; the name the user gave is kept only for
 display and download. An upload must be on the allowlist by extension AND by content
 (magic bytes, zip structure, UTF-8 text), so an executable renamed `.pdf` is refused.
+Office and OpenDocument files with macros are refused, and so are polyglots, files whose
+content is two types at once (a PDF with a zip appended); what the bytes hold is found by
+`plans.file_content`, and the messages, which name the file, are written here.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import tempfile
 import unicodedata
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +29,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from . import file_content
 from .models import Attachment, Plan, PlanVersion
 from .services import ServiceError, audit_record, member_check
 
@@ -69,8 +74,10 @@ ALLOWED: dict[str, FileKind] = {
 ALLOWED_DESCRIPTION = "PDF, Word, Excel, PowerPoint (also legacy .doc/.xls/.ppt), OpenDocument, PNG, JPEG, GIF, " \
     "WebP, text or CSV"
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = file_content.OLE_MAGIC
+ZIP_MAGIC = file_content.ZIP_MAGIC
+PDF_HEAD = file_content.PDF_HEAD  # bytes kept from the start of the file: where a PDF header may sit
+MACRO_EXTENSIONS = {"docm", "dotm", "xlsm", "xltm", "xlam", "xlsb", "pptm", "potm", "ppsm", "ppam", "sldm"}
 HTML_LIKE = re.compile(r"<\s*(!doctype|html|head|body|script|svg|iframe|object|embed|\?xml)\b", re.IGNORECASE)
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -103,8 +110,12 @@ def _refuse(message: str, code: str) -> ServiceError:
     return ServiceError(message, code=code)
 
 
-def _check_zip(file, kind: FileKind, ext: str) -> None:
-    """Office OOXML: a zip with [Content_Types].xml and the main part folder; ODF: a zip with `mimetype`."""
+def _check_zip(file, kind: FileKind, ext: str, *, label: str = "") -> None:
+    """Office OOXML: a zip with [Content_Types].xml and the main part folder; ODF: a zip with `mimetype`.
+
+    Either way, without macros (`_macros_in_zip`).
+    """
+    label = label or f"This .{ext} file"
     file.seek(0)
     try:
         with zipfile.ZipFile(file) as archive:
@@ -123,7 +134,11 @@ def _check_zip(file, kind: FileKind, ext: str) -> None:
                 if mimetype != expected:
                     raise _refuse(f"This .{ext} file is not {kind.name}: its content does not match the name.",
                                   "content_mismatch")
-    except zipfile.BadZipFile:
+            macros = _macros_in_zip(archive, names, kind, label=label)
+            if macros:
+                raise _macros_refused(label, macros)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError):
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method
         raise _refuse(f"This .{ext} file is damaged or not {kind.name}.", "content_mismatch") from None
     finally:
         file.seek(0)
@@ -152,14 +167,51 @@ def _check_head(head: bytes, kind: FileKind, ext: str) -> None:
                       "content_mismatch")
 
 
+def _macros_refused(label: str, what: str) -> ServiceError:
+    return _refuse(
+        f"{label} contains macros ({what}). Files with macros are not accepted, because macros can run code "
+        "on the reader's computer: save a copy without macros (for example as .docx, .xlsx, .pptx or an "
+        "OpenDocument file without macros) and upload that.",
+        "macros",
+    )
+
+
+def _macros_in_zip(archive, names: set[str], kind: FileKind, *, label: str) -> str:
+    try:
+        return file_content.macros_in_zip(archive, names, ooxml=kind.check.startswith("ooxml:"))
+    except file_content.TooLargeToCheck:
+        raise _refuse(f"{label} is too large once unpacked to be checked for macros.", "too_large") from None
+
+
+def _check_polyglot(file, head: bytes, kind: FileKind, ext: str, *, label: str) -> None:
+    """Refuse a file of this kind whose content is also another type (a PDF with a zip inside, ...).
+
+    A file that is not this kind at all is left to `_check_head`, which says so.
+    """
+    check = kind.check.split(":", 1)[0]
+    family = "zip" if check in ("ooxml", "odf") else check
+    found = file_content.content_types(file, head, family=family)
+    others = sorted(found - {family})
+    if others and (family == "text" or family in found):  # text: NUL bytes are refused already, a PDF can hide
+        raise _refuse(
+            f"{label} is both {kind.name} and {file_content.TYPE_NAMES[others[0]]}. Files that are two types at "
+            f"once are not accepted, because each program would see different content in them: save or export "
+            f"it again as {kind.name} only and upload that.",
+            "polyglot",
+        )
+
+
 @dataclass
 class Scan:
     digest: str
     size: int
 
 
-def scan_upload(uploaded_file, *, kind: FileKind, ext: str) -> Scan:
-    """Stream the upload once: SHA-256, size, magic bytes, and for text UTF-8/NUL/HTML checks."""
+def scan_upload(uploaded_file, *, kind: FileKind, ext: str, name: str = "") -> Scan:
+    """Stream the upload once: SHA-256, size, magic bytes, and for text UTF-8/NUL/HTML checks.
+
+    Then, on the stored bytes: polyglots, zip structure and macros (messages name the file).
+    """
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -170,8 +222,8 @@ def scan_upload(uploaded_file, *, kind: FileKind, ext: str) -> Scan:
     for chunk in uploaded_file.chunks(CHUNK):
         digest.update(chunk)
         size += len(chunk)
-        if len(head) < 64:
-            head += chunk[: 64 - len(head)]
+        if len(head) < PDF_HEAD:
+            head += chunk[: PDF_HEAD - len(head)]
         if text_check:
             if b"\x00" in chunk:
                 raise _refuse(f"This .{ext} file contains binary data (NUL bytes); only plain text is accepted.",
@@ -193,9 +245,15 @@ def scan_upload(uploaded_file, *, kind: FileKind, ext: str) -> Scan:
             raise _refuse("HTML, SVG and XML markup is not accepted as a text attachment.", "html_refused")
     if size == 0:
         raise _refuse("The file is empty.", "empty")
+    label = f"“{name}”" if name else f"This .{ext} file"
+    _check_polyglot(uploaded_file, head, kind, ext, label=label)
     _check_head(head, kind, ext)
     if kind.check.startswith(("ooxml:", "odf:")):
-        _check_zip(uploaded_file, kind, ext)
+        _check_zip(uploaded_file, kind, ext, label=label)
+    elif kind.check == "ole":
+        macros = file_content.macros_in_ole(uploaded_file, xls=ext == "xls")
+        if macros:
+            raise _macros_refused(label, macros)
     uploaded_file.seek(0)
     return Scan(digest=digest.hexdigest(), size=size)
 
@@ -220,12 +278,14 @@ def attachment_check(uploaded_file) -> tuple[str, FileKind, Scan]:
                       "type_refused")
     if ext in {"html", "htm", "xhtml", "shtml", "mht", "mhtml"}:
         raise _refuse("HTML files are not accepted. Upload a PDF instead.", "type_refused")
+    if ext in MACRO_EXTENSIONS:
+        raise _macros_refused(f"“{name}”", f"a macro-enabled .{ext} file")
     kind = ALLOWED.get(ext)
     if kind is None:
         raise _refuse(f".{ext} files are not accepted. Accepted types: {ALLOWED_DESCRIPTION}.", "type_refused")
     if getattr(uploaded_file, "size", None) == 0:
         raise _refuse("The file is empty.", "empty")
-    scan = scan_upload(uploaded_file, kind=kind, ext=ext)
+    scan = scan_upload(uploaded_file, kind=kind, ext=ext, name=name)
     return name, kind, scan
 
 

@@ -3,6 +3,7 @@
 from django import forms
 
 from .attachments import ALLOWED
+from .submissions import SubmissionTokenField
 
 
 class AttachmentUploadForm(forms.Form):
@@ -12,6 +13,7 @@ class AttachmentUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(f".{ext}" for ext in ALLOWED)}),
         error_messages={"required": "Choose a file to upload.", "empty": "The file is empty."},
     )
+    submission_token = SubmissionTokenField()  # a double click stores one copy (plans.submissions)
 
 
 class VerifyExportForm(forms.Form):

@@ -29,6 +29,7 @@ from .file_forms import AttachmentUploadForm, VerifyExportForm
 from .models import Attachment
 from .selectors import get_plan_for_user, organisation_for
 from .services import ServiceError
+from .submissions import AlreadySaved, already_saved_redirect, submitted_once
 
 ATTACHMENTS_PER_PAGE = 25
 
@@ -84,7 +85,12 @@ def _attachment_list(request, pk, *, size_limit):
             form.add_error("file", too_large_error().message)
         elif form.is_valid():
             try:
-                attachment = attachment_upload(plan=plan, actor=request.user, uploaded_file=form.cleaned_data["file"])
+                with submitted_once(user=request.user, token=form.cleaned_data["submission_token"]) as submission:
+                    attachment = attachment_upload(plan=plan, actor=request.user,
+                                                   uploaded_file=form.cleaned_data["file"])
+                    submission.result_url = attachment.get_absolute_url()  # the plan's attachments
+            except AlreadySaved as saved:  # a double click or a reload: the file is stored once
+                return already_saved_redirect(request, saved)
             except ServiceError as error:
                 form.add_error("file", error.message)
             else:
