@@ -17,19 +17,30 @@ it in `plans.admin_scoping`). It makes three promises:
 Admins whose writes go through a service raise `ServiceError` from `save_model` /
 `delete_model`: the form is shown again with the message and the person's input
 (`ServiceFormMixin`).
+
+- **A double click adds once.** Every add form carries a one-time token (rendered by
+  `templates/admin/change_form.html`); the add is recorded with it, and the same POST sent
+  again adds nothing and goes where the first one went ("This was already saved"). An add
+  POST without a token (a script, an old form) still works, without that protection. See
+  `plans.submissions` for the rules.
 """
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from .errors import ServiceError
+from .limits import datetime_problem
 
 NOT_FOUND = "No such record exists, or it belongs to another organisation."
 HISTORY_READ_ONLY = (
@@ -97,11 +108,65 @@ class ServiceFormMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
+class LimitedChangeList(ChangeList):
+    """Filters at the edge of the calendar are refused like any unusable lookup (the list shows "?e=1").
+
+    Django's date hierarchy computes the end of year 9999 (ValueError) or of its last day
+    (OverflowError), and a bound that cannot be converted to UTC fails only when the query runs.
+    """
+
+    def get_filters(self, request):
+        try:
+            result = super().get_filters(request)
+        except (ValueError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        for values in result[2].values():  # the lookups left for the queryset, e.g. the hierarchy's bounds
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, datetime.datetime) and datetime_problem(value):
+                    raise IncorrectLookupParameters(f"{value} is out of range")
+        return result
+
+
 class BaseAdmin(ServiceFormMixin, admin.ModelAdmin):
     """The root admin: 404 for missing objects, actions that refuse ids outside the queryset,
-    service refusals shown on the form."""
+    service refusals shown on the form, add forms that a double click submits once."""
 
     show_full_result_count = False
+
+    def get_changelist(self, request, **kwargs):
+        return LimitedChangeList
+
+    # The token table and its rules live in plans (the app with the database tables every admin
+    # shares); imported when a form is used so that templates_app's admin, which derives from
+    # this module, does not import plans when it is loaded.
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """An add POST with a token runs once: a repeat goes to the first POST's result."""
+        from plans.submissions import TOKEN_FIELD, AlreadySaved, already_saved_redirect, submitted_once
+
+        token = request.POST.get(TOKEN_FIELD, "") if request.method == "POST" and object_id is None else ""
+        if not token:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            with submitted_once(user=request.user, token=token) as submission:
+                response = super().changeform_view(request, object_id, form_url, extra_context)
+                if isinstance(response, HttpResponseRedirect):  # saved (a form shown again saved nothing)
+                    submission.result_url = response.url
+        except AlreadySaved as saved:
+            return already_saved_redirect(request, saved)
+        except ServiceError as exc:  # the same token posted by someone else at the same instant
+            self.message_user(request, f"Nothing was saved. {exc.message}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return response
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        from plans.submissions import TOKEN_FIELD, SubmissionTokenForm, clean_submission_token
+
+        if add:
+            # A form shown again after an error keeps its token (that POST saved nothing).
+            posted = clean_submission_token(request.POST.get(TOKEN_FIELD)) if request.method == "POST" else ""
+            context["submission_form"] = SubmissionTokenForm(initial={TOKEN_FIELD: posted} if posted else None)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_object(self, request, object_id, from_field=None):
         try:
@@ -140,6 +205,11 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
             # The object must be inside this admin's queryset (the organisation wall);
             # a deleted object's history is for superusers only.
             self.get_object(request, unquote(object_id))
+        else:
+            try:  # an id that is not one (4,400 digits) is a missing object, not a ValueError
+                self.model._meta.pk.to_python(unquote(object_id))
+            except ValidationError:
+                raise Http404(NOT_FOUND) from None
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
@@ -159,3 +229,40 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
 
     def revert_disabled(self, request, obj=None):
         return not self.history_revert or not self.has_change_permission(request, obj)
+
+
+def view_on_site(request, content_type_id, object_id):
+    """The admin's "view on site" redirect, for objects the person's admin shows only.
+
+    Django's own shortcut redirects to any object's page; here the object must be in the
+    queryset of its registered admin (the organisation wall), else 404.
+    """
+    from django.contrib import admin as admin_module
+    from django.contrib.contenttypes.models import ContentType
+    from django.contrib.contenttypes.views import shortcut
+
+    if not (request.user.is_active and request.user.is_staff):
+        raise Http404(NOT_FOUND)
+    try:
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+    except (ContentType.DoesNotExist, OverflowError):
+        raise Http404(NOT_FOUND) from None
+    model_admin = admin_module.site._registry.get(model)
+    if model_admin is None or not model_admin.has_view_or_change_permission(request):
+        raise Http404(NOT_FOUND)
+    model_admin.get_object(request, object_id)  # 404 outside the wall
+    return shortcut(request, content_type_id, object_id)
+
+
+class AdminSite(admin.AdminSite):
+    """Django's admin site with "view on site" behind the organisation wall (see `view_on_site`)."""
+
+    def get_urls(self):
+        from django.urls import path
+
+        urls = super().get_urls()
+        for index, pattern in enumerate(urls):
+            if getattr(pattern, "name", None) == "view_on_site":
+                urls[index] = path("r/<int:content_type_id>/<path:object_id>/", self.admin_view(view_on_site),
+                                   name="view_on_site")
+        return urls

@@ -64,9 +64,12 @@ def make_user(org: Organisation | None = None, *, username: str | None = None, g
     return user
 
 
-def make_template(*, name: str | None = None, schema: dict | None = None, is_default: bool = False) -> Template:
+def make_template(*, name: str | None = None, schema: dict | None = None, is_default: bool = False,
+                  org: Organisation | None = None, version: str = "1") -> Template:
+    """A template: global unless `org` is given."""
     return Template.objects.create(
-        name=name or f"Template {next(_seq)}", version="1", schema_json=schema or SMALL_SCHEMA, is_default=is_default,
+        org=org, name=name or f"Template {next(_seq)}", version=version, schema_json=schema or SMALL_SCHEMA,
+        is_default=is_default,
     )
 
 

@@ -8,9 +8,15 @@ by `reviews.admin`, which extends `PlanAdmin` (reviews sits above plans).
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.contrib import admin
+from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html, format_html_join
+
+from templates_app.admin import TemplateAdmin
+from templates_app.models import Template
 
 from . import services
 from .admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin, admin_organisation
@@ -68,8 +74,9 @@ def content_html(template, content: dict, *, plan=None):
     for section in sections:
         values = (content or {}).get(section["key"]) or {}
         rows = format_html_join(
-            "", "<tr><th>{}</th><td style='white-space: pre-line'>{}</td></tr>",
-            ((field["label"], display_value(field, values.get(field["key"]), contacts=contacts, users=users))
+            "", "<tr><th>{}</th><td>{}</td></tr>",
+            ((field["label"], linebreaksbr(display_value(field, values.get(field["key"]), contacts=contacts,
+                                                         users=users)))
              for field in section["fields"]),
         )
         blocks.append(format_html("<h4>{}</h4><table>{}</table>", section["title"], rows))
@@ -183,7 +190,8 @@ class PlanAdmin(OrgScopedHistoryAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None and "edit_revision" in form_class.base_fields:
-            form_class.base_fields["edit_revision"].initial = obj.edit_revision
+            field = form_class.base_fields["edit_revision"] = copy.deepcopy(form_class.base_fields["edit_revision"])
+            field.initial = obj.edit_revision
         return form_class
 
     def current_revision(self, request, object_id):
@@ -258,7 +266,7 @@ class PlanVersionAdmin(ReadOnlyAdminMixin, OrgScopedHistoryAdmin):
 
     @admin.display(description="content")
     def content(self, obj):
-        return content_html(obj.plan.template, obj.content_json)
+        return content_html(obj.template, obj.content_json)
 
     @admin.display(description="contacts, processes and risks")
     def snapshot(self, obj):
@@ -289,9 +297,11 @@ class PlanRowAdmin(OrgScopedHistoryAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
+        # A copy: the declared field is shared with the page forms (EditRevisionForm) and other requests.
+        field = form_class.base_fields["edit_revision"] = copy.deepcopy(form_class.base_fields["edit_revision"])
         if obj is not None:
-            form_class.base_fields["edit_revision"].initial = obj.plan.edit_revision
-        form_class.base_fields["edit_revision"].required = obj is not None
+            field.initial = obj.plan.edit_revision
+        field.required = obj is not None
         return form_class
 
     def current_revision(self, request, object_id):
@@ -523,3 +533,16 @@ class ChangeLogMapAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     ordering = ["plan", "-imported_at_utc"]
 
 
+# --- templates: the organisation a BCP Admin manages templates for ---------------------------
+
+
+class OrgTemplateAdmin(TemplateAdmin):
+    """The template admin, told which organisation the person belongs to (templates_app cannot know)."""
+
+    def manager_org_id(self, request):
+        org = admin_organisation(request)
+        return org.pk if org is not None else None
+
+
+admin.site.unregister(Template)
+admin.site.register(Template, OrgTemplateAdmin)

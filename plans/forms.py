@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F
 
 from templates_app.models import Template
 
 from .models import Contact, Plan, Process, Risk
+from .submissions import SubmissionTokenField
 
 
 class EditRevisionForm(forms.Form):
@@ -46,13 +48,10 @@ class DurationMinutesField(forms.Field):
 
         if value is None or str(value).strip() == "":
             return None
-        if isinstance(value, int):
-            minutes = value
-        else:
-            try:
-                minutes = parse_duration(str(value).strip())
-            except ValueError as error:
-                raise ValidationError(str(error), code="invalid") from None
+        try:  # within 0 .. 2**31-1 minutes, the INT columns (bcp_site.limits)
+            minutes = parse_duration(value if isinstance(value, int) else str(value).strip())
+        except ValueError as error:
+            raise ValidationError(str(error), code="invalid") from None
         if minutes < 0:
             raise ValidationError(self.error_messages["negative"], code="negative")
         return int(minutes)
@@ -60,17 +59,22 @@ class DurationMinutesField(forms.Field):
 
 class PlanCreateForm(forms.Form):
     template = forms.ModelChoiceField(
-        queryset=Template.objects.order_by("-is_default", "name", "version"), empty_label=None,
+        queryset=Template.objects.none(), empty_label=None,
         help_text="The plan starts with this template's sections and default values.",
     )
     title = forms.CharField(max_length=255, help_text='For example "Head office business continuity plan".')
     owner = forms.ModelChoiceField(queryset=None, empty_label=None,
                                    help_text="The person who keeps this plan current.")
+    submission_token = SubmissionTokenField()  # a double click creates one plan (plans.submissions)
 
-    def __init__(self, *args, members, **kwargs):
+    def __init__(self, *args, members, org_id, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = members
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        # The organisation's own templates and the global ones; its own default first.
+        self.fields["template"].queryset = Template.objects.offered_to(org_id).order_by(
+            "-is_default", F("org").desc(nulls_last=True), "name", "version"
+        )
         default = next((t for t in self.fields["template"].queryset if t.is_default), None)
         if default is not None and "template" not in self.initial:
             self.initial["template"] = default.pk
@@ -174,6 +178,7 @@ class VersionCreateForm(EditRevisionForm):
         label="Change note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
         help_text="What changed in this revision, for the reviewers and the version history.",
     )
+    submission_token = SubmissionTokenField()  # a double click saves one revision (plans.submissions)
 
     def clean_note(self):
         note = self.cleaned_data["note"].strip()
@@ -201,3 +206,15 @@ class PlanFilterForm(forms.Form):
         owner = self.cleaned_data.get("owner")
         return {"status": self.cleaned_data.get("status") or "", "owner_id": owner.pk if owner else None,
                 "search": (self.cleaned_data.get("q") or "").strip()}
+
+
+class TemplateChangeForm(forms.Form):
+    """Choose another version of the plan's template; `confirm` is set once the preview was seen."""
+
+    template = forms.ModelChoiceField(queryset=None, empty_label=None, label="Template version")
+    edit_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = choices

@@ -163,6 +163,12 @@ class PlanVersion(models.Model):
         output_field=models.SmallIntegerField(null=True),
         db_persist=True,
     )
+    # The template version this version was written with: it is laid out with it forever
+    # (decision 8), whatever template the plan moves to later.
+    template = models.ForeignKey(
+        "templates_app.Template", on_delete=models.PROTECT, related_name="plan_versions", db_column="template_id",
+        verbose_name="template",
+    )
     authored_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_versions",
         db_column="authored_by_user_id", verbose_name="author",
@@ -454,3 +460,36 @@ class ChangeLogMap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change_guid} -> plan {self.plan_id}"
+
+
+class SubmissionToken(models.Model):
+    """A saved form submission: its one-time token and where its success redirect went.
+
+    Forms that create something carry a token made when the form is rendered. The first POST
+    records it here in the same transaction as the write; a second POST of the same token (a
+    double click, a reload) writes nothing and is redirected to `result_url` (`plans.submissions`).
+    The unique key on `token` decides between two simultaneous POSTs. Rows older than two days
+    are purged by `manage.py purge_submission_tokens`.
+    """
+
+    token = models.CharField("token", max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_column="user_id",
+        verbose_name="user",
+    )
+    result_url = models.TextField("result URL", blank=True)
+    created_at_utc = models.DateTimeField("created at")
+
+    class Meta:
+        db_table = "bc_submission_token"
+        verbose_name = "submission token"
+        constraints = [
+            models.UniqueConstraint(fields=["token"], name="uq_bc_submission_token"),
+        ]
+        indexes = [
+            # The periodic purge of old tokens (created_at_utc < cut-off).
+            models.Index(fields=["created_at_utc"], name="idx_bc_submission_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token[:8]}… -> {self.result_url}"

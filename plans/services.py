@@ -9,7 +9,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bcp_site.errors import ServiceError
-from templates_app.schema import default_content
+from templates_app.models import Template
+from templates_app.schema import content_carry_over, default_content, template_sections
 
 from .models import Audit, Contact, Membership, Organisation, Plan, PlanVersion, Process, Risk
 
@@ -95,6 +96,22 @@ def plan_snapshot(plan: Plan) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def working_copy_content(plan: Plan) -> dict[str, Any]:
+    """The working copy and the live contacts, processes and risks, shaped as the `content_json`
+    `version_create` stores (three queries)."""
+    content = dict(plan.draft_content_json or {})
+    content.update(plan_snapshot(plan))
+    return content
+
+
+def working_copy_unchanged(plan: Plan, version: PlanVersion | None) -> bool:
+    """Whether saving a revision now would store exactly `version` again: same content, same
+    template version (three queries). False when there is no version."""
+    if version is None:
+        return False
+    return version.template_id == plan.template_id and version.content_json == working_copy_content(plan)
+
+
 def version_create(*, plan: Plan, actor, note: str = "") -> PlanVersion:
     """Freeze the plan's working copy and live rows into version N+1, the new active version.
 
@@ -107,10 +124,10 @@ def version_create(*, plan: Plan, actor, note: str = "") -> PlanVersion:
         for previous in locked.versions.filter(status=PlanVersion.Status.ACTIVE):
             previous.status = PlanVersion.Status.SUPERSEDED
             previous.save(update_fields=["status"])  # save(), not update(): history records it
-        content = dict(locked.draft_content_json or {})
-        content.update(plan_snapshot(locked))
+        content = working_copy_content(locked)
         version = PlanVersion.objects.create(
             plan=locked,
+            template_id=locked.template_id,
             version_number=last + 1,
             status=PlanVersion.Status.ACTIVE,
             authored_by_user=actor,
@@ -139,6 +156,8 @@ def plan_create(*, organisation: Organisation, template, title: str, owner, acto
         raise ServiceError("Only members of an organisation create plans in it.", code="other_organisation")
     if owner.pk not in members:
         raise ServiceError(f"{owner} is not a member of {organisation}.", code="other_organisation")
+    if template.org_id not in (None, organisation.pk):
+        raise ServiceError("That template belongs to another organisation.", code="other_organisation")
     with transaction.atomic():
         plan = Plan.objects.create(
             org=organisation,
@@ -282,6 +301,40 @@ def plan_details_update(*, plan: Plan, actor, expected_revision: int | None, tit
     return plan
 
 
+def plan_template_change(*, plan: Plan, actor, template, expected_revision: int | None) -> list[dict]:
+    """Move the plan to another version of its template, in the working copy (decision 7).
+
+    Values are carried over by section and field key; the values of fields the new version
+    lacks are dropped (and returned, as `content_carry_over` reports them: the page shows them
+    before the editor confirms). The next saved revision is written with the new version;
+    older versions keep their own. Audits `template_changed`.
+    """
+    with transaction.atomic():
+        locked = _lock_for_edit(plan=plan, actor=actor, expected_revision=expected_revision)
+        current = locked.template
+        if not template_versions_for(locked).filter(pk=template.pk).exists():
+            raise ServiceError("Choose another version of this plan's template.", code="invalid_template")
+        template = Template.objects.get(pk=template.pk)
+        content, dropped = content_carry_over(template_sections(current), template_sections(template),
+                                              locked.draft_content_json or {})
+        locked.template = template
+        locked.draft_content_json = content
+        locked.save(update_fields=["template"])
+        _bump(locked, plan)
+        plan.template = template
+        audit_record(plan=locked, actor=actor, action="template_changed", details={
+            "from": str(current), "to": str(template),
+            "dropped": [f"{d['section']} / {d['field']}" for d in dropped],
+        })
+    return dropped
+
+
+def template_versions_for(plan: Plan):
+    """Other versions of the plan's template it may move to: same name, global or its organisation's."""
+    return (Template.objects.offered_to(plan.org_id).filter(name=plan.template.name)
+            .exclude(pk=plan.template_id).order_by("-created_at", "-id"))
+
+
 def _row_save(*, plan: Plan, actor, expected_revision, model, instance_id, values: dict[str, Any],
               fields: tuple[str, ...], kind: str, label_field: str, extra=None):
     with transaction.atomic():
@@ -383,7 +436,10 @@ def revision_save(*, plan: Plan, actor, note: str, expected_revision: int | None
     """"Save revision": check the working copy against the template, then create version N+1.
 
     Refused (code `invalid_content`, `problems` lists each one) when the content does not
-    satisfy the template, e.g. a required field is empty; refused without a change note.
+    satisfy the template, e.g. a required field is empty; refused without a change note;
+    refused (code `unchanged`) when the revision would hold exactly what the active version
+    holds: an unchanged plan is approved again only by re-confirmation
+    (`reviews.services.plan_reconfirm`), never as a copy under a new number.
     """
     from templates_app.schema import validate_content
 
@@ -397,5 +453,12 @@ def revision_save(*, plan: Plan, actor, note: str, expected_revision: int | None
             raise ServiceError(
                 "The plan cannot be saved as a revision until these are fixed: " + "; ".join(map(str, problems)),
                 code="invalid_content", problems=[str(p) for p in problems],
+            )
+        active = locked.current_version
+        if working_copy_unchanged(locked, active):
+            # Raising rolls back what _lock_for_edit did (an approved plan going back to draft).
+            raise ServiceError(
+                f"Nothing has changed since version {active.version_number}, so there is no new revision to save.",
+                code="unchanged",
             )
         return version_create(plan=plan, actor=actor, note=note)

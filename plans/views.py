@@ -27,11 +27,13 @@ from .forms import (
     PlanFilterForm,
     ProcessForm,
     RiskForm,
+    TemplateChangeForm,
     VersionCreateForm,
 )
 from .models import Contact, Plan, Process, Risk
 from .selectors import colleagues_of, get_plan_for_user, plan_detail_queryset, plan_list_for_user
 from .services import ServiceError, contact_snapshot, process_snapshot, risk_snapshot
+from .submissions import AlreadySaved, already_saved_redirect, submitted_once
 
 EDIT_PERM = "plans.change_plan"
 PLANS_PER_PAGE = 25
@@ -123,16 +125,24 @@ def plan_create(request):
         raise PermissionDenied("You are not a member of an organisation, so you cannot create plans.")
     members = colleagues_of(request.user)
     if request.method == "POST":
-        form = PlanCreateForm(request.POST, members=members)
+        form = PlanCreateForm(request.POST, members=members, org_id=organisation.pk)
         if form.is_valid():
-            plan = services.plan_create(
-                organisation=organisation, template=form.cleaned_data["template"],
-                title=form.cleaned_data["title"], owner=form.cleaned_data["owner"], actor=request.user,
-            )
-            messages.success(request, f"Plan “{plan.title}” created with version 1 from its template.")
-            return redirect(plan)
+            try:
+                with submitted_once(user=request.user, token=form.cleaned_data["submission_token"]) as submission:
+                    plan = services.plan_create(
+                        organisation=organisation, template=form.cleaned_data["template"],
+                        title=form.cleaned_data["title"], owner=form.cleaned_data["owner"], actor=request.user,
+                    )
+                    submission.result_url = plan.get_absolute_url()
+            except AlreadySaved as saved:  # a double click or a reload: the plan of the first POST
+                return already_saved_redirect(request, saved)
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"Plan “{plan.title}” created with version 1 from its template.")
+                return redirect(plan)
     else:
-        form = PlanCreateForm(members=members, initial={"owner": request.user.pk})
+        form = PlanCreateForm(members=members, org_id=organisation.pk, initial={"owner": request.user.pk})
     return render(request, "plans/plan_create.html", {"form": form})
 
 
@@ -314,10 +324,14 @@ def version_create(request, pk):
         form = VersionCreateForm(request.POST)
         if form.is_valid():
             try:
-                version = services.revision_save(
-                    plan=plan, actor=request.user, note=form.cleaned_data["note"],
-                    expected_revision=form.cleaned_data["edit_revision"],
-                )
+                with submitted_once(user=request.user, token=form.cleaned_data["submission_token"]) as submission:
+                    version = services.revision_save(
+                        plan=plan, actor=request.user, note=form.cleaned_data["note"],
+                        expected_revision=form.cleaned_data["edit_revision"],
+                    )
+                    submission.result_url = version.get_absolute_url()
+            except AlreadySaved as saved:  # a double click or a reload: the version of the first POST
+                return already_saved_redirect(request, saved)
             except ServiceError as error:
                 problems = error.problems
                 if error.code == "conflict":
@@ -357,9 +371,9 @@ def version_list(request, pk):
 def version_detail(request, pk, number):
     """One version, rendered only from its content_json (plus the template's structure)."""
     plan = get_plan_for_user(request.user, pk, queryset=plan_detail_queryset())
-    version = get_object_or_404(plan.versions.select_related("authored_by_user"), version_number=number)
+    version = get_object_or_404(plan.versions.select_related("authored_by_user", "template"), version_number=number)
     content = version.content_json or {}
-    sections = template_sections(plan.template)
+    sections = template_sections(version.template)  # the layout it was written with (decision 8)
     contacts = list(content.get("contacts") or [])
     processes = list(content.get("processes") or [])
     risks = list(content.get("risks") or [])
@@ -392,7 +406,7 @@ def version_compare(request, pk):
         return render(request, "error.html", {"status": 400, "title": "Bad request",
                                               "message": "Choose two versions from the lists."}, status=400)
     wanted = {old_number} | ({new_number} if new_number is not None else set())
-    found = {v.version_number: v for v in plan.versions.filter(version_number__in=wanted)}
+    found = {v.version_number: v for v in plan.versions.select_related("template").filter(version_number__in=wanted)}
     if wanted - set(found):
         raise Http404("This plan has no version with that number.")
     old = found[old_number]
@@ -400,10 +414,51 @@ def version_compare(request, pk):
         new, new_content = None, _working_content(plan)
     else:
         new, new_content = found[new_number], found[new_number].content_json
-    diff = version_diff(plan.template, old.content_json, new_content)
+    # Laid out with the newer side's template version (the working copy's is the plan's).
+    diff = version_diff(plan.template if new is None else new.template, old.content_json, new_content)
     return render(request, "plans/version_compare.html", {
         "plan": plan, "old": old, "new": new, "diff": diff, "numbers": numbers,
         "old_number": old_number, "new_value": WORKING_COPY if new is None else str(new_number),
         "working": WORKING_COPY,
     })
 
+# --- moving to another template version -------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_change(request, pk):
+    """Move the working copy to another version of the plan's template (decision 7).
+
+    First POST: a preview listing the values whose field the chosen version lacks. Second
+    POST (confirm): the move. Versions already saved keep the template they were written with.
+    """
+    from templates_app.schema import content_carry_over
+    from templates_app.values import display_value
+
+    plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM, queryset=plan_detail_queryset())
+    choices = services.template_versions_for(plan)
+    form = TemplateChangeForm(request.POST or None, choices=choices,
+                              initial={"edit_revision": plan.edit_revision})
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["template"]
+        if form.cleaned_data["confirm"]:
+            try:
+                services.plan_template_change(plan=plan, actor=request.user, template=chosen,
+                                              expected_revision=form.cleaned_data["edit_revision"])
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"The working copy now uses “{chosen}”. Save a revision to record it.")
+                return redirect(plan)
+        else:
+            _, dropped = content_carry_over(template_sections(plan.template), template_sections(chosen),
+                                            plan.draft_content_json or {})
+            preview = {"template": chosen, "dropped": [
+                {**d, "text": display_value(d["field_def"], d["value"])} for d in dropped
+            ]}
+    return render(request, "plans/template_change.html", {
+        "plan": plan, "form": form, "preview": preview, "has_choices": choices.exists(),
+        "editable_notice": _editable_notice(plan),
+    }, status=400 if form.errors else 200)

@@ -20,19 +20,27 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.forms.renderers import get_default_renderer
 from django.forms.utils import ErrorDict
 from django.utils.html import escape
+
+from bcp_site.limits import (
+    DECIMAL_MAX_PLACES,
+    JSON_NUMBER_MAX,
+    JSONField,
+    datetime_problem,
+)
 
 from .models import SectionDefinition, Template
 from .schema import (
     CONTACT_REF,
     PHONE_PATTERN,
     USER_REF,
+    PatternTimeout,
     TemplateSchemaError,
     choice_pairs,
     is_empty,
+    pattern_matches,
     validate_section_key,
     validate_section_schema,
     validate_template_schema,
@@ -87,6 +95,30 @@ class DurationField(forms.CharField):
             raise ValidationError(
                 "Enter at most %(limit)s.", code="max_value", params={"limit": format_minutes(self.max_minutes)}
             )
+
+
+class PatternValidator:
+    """The whole value must match an administrator's pattern, matched with a time limit (schema.pattern_matches)."""
+
+    def __init__(self, pattern: str, *, message: str, code: str, label: str):
+        self.pattern, self.message, self.code, self.label = pattern, message, code, label
+
+    def __call__(self, value):
+        try:
+            matched = pattern_matches(self.pattern, value)
+        except PatternTimeout as exc:
+            raise ValidationError(f"{self.label}: {exc}.", code="pattern_timeout") from None
+        if not matched:
+            raise ValidationError(self.message, code=self.code)
+
+
+class LimitedDateTimeField(forms.DateTimeField):
+    """A date-time that UTC and every display time zone can hold (bcp_site.limits)."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and (problem := datetime_problem(value)):
+            raise ValidationError(f"The date and time {problem}.", code="out_of_range")
 
 
 class TriStateSelect(forms.NullBooleanSelect):
@@ -275,7 +307,8 @@ def from_json(field: dict[str, Any], value):
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        return value if datetime_problem(parsed) else parsed  # out of range: shown as stored, not converted
     if kind in {USER_REF, CONTACT_REF} and isinstance(value, int):
         return str(value)
     return value
@@ -352,14 +385,14 @@ def make_form_field(field: dict[str, Any], *, references: ReferenceChoices, requ
     if kind in {"text", "textarea", "phone"}:
         validators = []
         if field.get("pattern"):
-            validators.append(RegexValidator(
-                rf"\A(?:{field['pattern']})\Z", message="Enter a value in the expected format.",
-                code="invalid_pattern",
+            validators.append(PatternValidator(
+                field["pattern"], message="Enter a value in the expected format.", code="invalid_pattern",
+                label=common["label"],
             ))
         elif kind == "phone":
-            validators.append(RegexValidator(
-                rf"\A(?:{PHONE_PATTERN})\Z", message="Enter a telephone number such as +44 20 7946 0000.",
-                code="invalid_phone",
+            validators.append(PatternValidator(
+                PHONE_PATTERN, message="Enter a telephone number such as +44 20 7946 0000.",
+                code="invalid_phone", label=common["label"],
             ))
         widget = {"text": forms.TextInput(), "textarea": forms.Textarea(attrs={"rows": 4}), "phone": TelInput()}[kind]
         return forms.CharField(
@@ -370,19 +403,22 @@ def make_form_field(field: dict[str, Any], *, references: ReferenceChoices, requ
     if kind == "url":
         return forms.URLField(required=required, max_length=field.get("max_length"), assume_scheme="https", **common)
     if kind == "integer":
-        return forms.IntegerField(required=required, min_value=field.get("min"), max_value=field.get("max"), **common)
+        # Without min/max, a value is kept within the numbers JSON holds exactly (bcp_site.limits).
+        return forms.IntegerField(required=required, min_value=field.get("min", -JSON_NUMBER_MAX),
+                                  max_value=field.get("max", JSON_NUMBER_MAX), **common)
     if kind == "decimal":
         limits = {name: Decimal(str(field[name])) for name in ("min", "max") if name in field}
         return forms.DecimalField(
-            required=required, min_value=limits.get("min"), max_value=limits.get("max"),
-            decimal_places=field.get("decimal_places"), **common,
+            required=required, min_value=limits.get("min", -JSON_NUMBER_MAX),
+            max_value=limits.get("max", JSON_NUMBER_MAX),
+            decimal_places=field.get("decimal_places", DECIMAL_MAX_PLACES), **common,
         )
     if kind == "date":
         return forms.DateField(
             required=required, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common
         )
     if kind == "datetime":
-        return forms.DateTimeField(
+        return LimitedDateTimeField(
             required=required,
             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             **common,
@@ -525,6 +561,7 @@ class TemplateAdminForm(forms.ModelForm):
     class Meta:
         model = Template
         fields = ["name", "version", "description", "is_default", "schema_json"]
+        field_classes = {"schema_json": JSONField}  # too deep, too large, NaN: a form error (bcp_site.limits)
 
     def clean_schema_json(self):
         schema = self.cleaned_data.get("schema_json")
@@ -538,17 +575,27 @@ class TemplateAdminForm(forms.ModelForm):
             raise ValidationError(_schema_errors(exc)) from None
         return schema
 
-    def clean_is_default(self):
-        is_default = self.cleaned_data.get("is_default")
-        if is_default:
-            other = Template.objects.filter(is_default=True).exclude(pk=self.instance.pk).first()
+    def clean(self):
+        cleaned = super().clean()
+        # One default, and one name + version, per owner (global, or one organisation).
+        org = cleaned["org"] if "org" in cleaned else self.instance.org
+        same_owner = Template.objects.filter(org=org).exclude(pk=self.instance.pk)
+        if cleaned.get("is_default"):
+            other = same_owner.filter(is_default=True).first()
             if other is not None:
-                raise ValidationError(
+                self.add_error("is_default", ValidationError(
                     f"“{other}” is the default template. Only one template can be the default: "
                     "untick it there first.",
                     code="one_default",
-                )
-        return is_default
+                ))
+        # Read-only fields (a frozen template's version) are not in the form: use the stored value.
+        name = cleaned.get("name", self.instance.name if "name" not in self.fields else None)
+        version = cleaned.get("version", self.instance.version if "version" not in self.fields else None)
+        if name and version and same_owner.filter(name=name, version=version).exists():
+            self.add_error("name" if "version" not in self.fields else "version", ValidationError(
+                f"“{name}” already has a version {version}.", code="version_exists",
+            ))
+        return cleaned
 
 
 class SectionDefinitionAdminForm(forms.ModelForm):
@@ -557,6 +604,7 @@ class SectionDefinitionAdminForm(forms.ModelForm):
     class Meta:
         model = SectionDefinition
         fields = ["template", "key", "title", "order_index", "schema_json"]
+        field_classes = {"schema_json": JSONField}
 
     def clean_key(self):
         key = self.cleaned_data.get("key", "")

@@ -1,15 +1,37 @@
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
+
+
+class TemplateQuerySet(models.QuerySet):
+    def offered_to(self, org_id) -> "TemplateQuerySet":
+        """Global templates and those of organisation `org_id` (None: global only)."""
+        return self.filter(Q(org__isnull=True) | Q(org_id=org_id)) if org_id else self.filter(org__isnull=True)
 
 
 class Template(models.Model):
     """A business continuity plan template: sections and typed fields (see docs/template-schema.md).
 
-    A template in use by a plan cannot be deleted (the plan's foreign key protects it).
+    A template is global (`org` empty, managed by superusers) or belongs to one organisation
+    (managed by its BCP Admins). Once a plan version is written with it, its layout is frozen:
+    a change makes a new template version (templates_app.services). A template in use by a
+    plan or a version cannot be deleted (their foreign keys protect it).
     """
 
+    # The organisation table belongs to `plans`; it is named, never imported, so this app
+    # stays below plans (DESIGN: dependencies run reviews -> plans -> templates_app).
+    org = models.ForeignKey(
+        "plans.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="templates",
+        db_column="org_id", verbose_name="organisation",
+        help_text="Empty: a global template every organisation may use (managed by superusers).",
+    )
+    # 0 for global templates, else the organisation id: unique keys "per owner" on every
+    # database (a NULL would never collide).
+    owner_key = models.GeneratedField(
+        expression=Coalesce(F("org"), Value(0)), output_field=models.BigIntegerField(), db_persist=True,
+    )
     name = models.CharField("name", max_length=255)
     version = models.CharField("version", max_length=50, default="1")
     description = models.TextField("description", blank=True)
@@ -25,7 +47,8 @@ class Template(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(table_name="bc_template_history", excluded_fields=["default_marker"])
+    history = HistoricalRecords(table_name="bc_template_history", excluded_fields=["default_marker", "owner_key"])
+    objects = TemplateQuerySet.as_manager()
 
     class Meta:
         db_table = "bc_template"
@@ -36,10 +59,12 @@ class Template(models.Model):
         indexes = [
             # The create-plan form preselects the default template.
             models.Index(fields=["is_default"], name="idx_bc_template_default"),
+            # Templates offered to an organisation (its own and the global ones).
+            models.Index(fields=["org", "name"], name="idx_bc_template_org_name"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["name", "version"], name="uq_bc_template_name_version"),
-            models.UniqueConstraint(fields=["default_marker"], name="uq_bc_template_one_default"),
+            models.UniqueConstraint(fields=["owner_key", "name", "version"], name="uq_bc_template_name_version"),
+            models.UniqueConstraint(fields=["owner_key", "default_marker"], name="uq_bc_template_one_default"),
         ]
 
     def __str__(self) -> str:

@@ -18,9 +18,20 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import regex
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from jsonschema import Draft202012Validator
+
+from bcp_site.limits import (
+    DECIMAL_MAX_PLACES,
+    DURATION_MAX_MINUTES,
+    ID_MAX,
+    JSON_NUMBER_MAX,
+    datetime_problem,
+    json_problem,
+    number_problem,
+)
 
 # Top-level keys of a version's content_json that hold the snapshot of live rows; a
 # template section may not use them as its key.
@@ -90,8 +101,8 @@ _COMMON_FIELD_PROPERTIES = {
     "required": {"type": "boolean"},
     "help": {"type": "string"},
     "choices": {"type": "array", "items": _CHOICE, "minItems": 1},
-    "min": {"type": "number"},
-    "max": {"type": "number"},
+    "min": {"type": "number", "minimum": -JSON_NUMBER_MAX, "maximum": JSON_NUMBER_MAX},
+    "max": {"type": "number", "minimum": -JSON_NUMBER_MAX, "maximum": JSON_NUMBER_MAX},
     "max_length": {"type": "integer", "minimum": 1},
     "pattern": {"type": "string", "minLength": 1},
     "decimal_places": {"type": "integer", "minimum": 0, "maximum": 10},
@@ -219,6 +230,34 @@ def default_content(template, *, section_rows=None) -> dict[str, dict[str, Any]]
     }
 
 
+def content_carry_over(old_sections, new_sections, content: dict) -> tuple[dict, list[dict]]:
+    """Move a working copy to another template version: values are carried by section and field key.
+
+    Returns (new content, dropped) where `dropped` lists the values whose field no longer
+    exists, as {"section", "field", "field_def", "value"} for the editor to see before saving.
+    New fields start with their default.
+    """
+    new_content: dict[str, dict[str, Any]] = {}
+    kept: set[tuple[str, str]] = set()
+    for section in new_sections:
+        values = dict((content or {}).get(section["key"]) or {})
+        new_content[section["key"]] = {}
+        for field in section["fields"]:
+            if field["key"] in values:
+                new_content[section["key"]][field["key"]] = values[field["key"]]
+                kept.add((section["key"], field["key"]))
+            else:
+                new_content[section["key"]][field["key"]] = copy.deepcopy(field.get("default"))
+    dropped = []
+    for section in old_sections:
+        values = (content or {}).get(section["key"]) or {}
+        for field in section["fields"]:
+            if (section["key"], field["key"]) not in kept and not is_empty(values.get(field["key"])):
+                dropped.append({"section": section["title"], "field": field["label"], "field_def": field,
+                                "value": values.get(field["key"])})
+    return new_content, dropped
+
+
 def choice_pairs(field: dict[str, Any]) -> list[tuple[str, str]]:
     """The field's choices as (value, label) pairs; a plain-string choice is its own label."""
     pairs = []
@@ -235,6 +274,8 @@ def choice_pairs(field: dict[str, Any]) -> list[tuple[str, str]]:
 
 def validate_template_schema(schema: dict) -> None:
     """Check a template's `schema_json`; raise TemplateSchemaError naming the path of every mistake."""
+    if problem := json_problem(schema):  # first: the JSON Schema check recurses into what it is given
+        raise TemplateSchemaError([problem])
     errors = _json_schema_errors(_TEMPLATE_VALIDATOR, schema)
     if not errors:
         errors = _template_rule_errors(schema)
@@ -244,6 +285,8 @@ def validate_template_schema(schema: dict) -> None:
 
 def validate_section_schema(schema: dict) -> None:
     """Check a SectionDefinition row's `schema_json` (`{"help": ..., "fields": [...]}`)."""
+    if problem := json_problem(schema):
+        raise TemplateSchemaError([problem])
     errors = _json_schema_errors(_SECTION_VALIDATOR, schema)
     if not errors:
         errors = _fields_rule_errors(schema.get("fields", []), prefix="fields")
@@ -347,11 +390,12 @@ def _fields_rule_errors(fields: list[dict], *, prefix: str, in_table: bool = Fal
             errors.append(f"{path}.max: {field['max']!r} is less than min {field['min']!r}")
         if kind == "duration" and field.get("min", 0) < 0:
             errors.append(f"{path}.min: a duration cannot be negative")
+        if kind == "duration" and field.get("max", 0) > DURATION_MAX_MINUTES:
+            errors.append(f"{path}.max: a duration can be at most {DURATION_MAX_MINUTES:,} minutes")
         if "pattern" in field:
-            try:
-                re.compile(field["pattern"])
-            except re.error as exc:
-                errors.append(f"{path}.pattern: not a valid regular expression ({exc})")
+            problem = pattern_problem(field["pattern"])
+            if problem:
+                errors.append(f"{path}.pattern: {problem}")
         values = [value for value, _label in choice_pairs(field)]
         for value in sorted({v for v in values if values.count(v) > 1}):
             errors.append(f"{path}.choices: {value!r} is listed more than once")
@@ -369,6 +413,161 @@ def _fields_rule_errors(fields: list[dict], *, prefix: str, in_table: bool = Fal
     return errors
 
 
+# --- Administrators' patterns ---------------------------------------------------------
+#
+# A field's `pattern` is written by an administrator and run on what people type, so it is
+# matched with the `regex` package, which can stop a match after PATTERN_TIMEOUT seconds.
+# When a template is saved, a pattern is refused if it repeats a part that can itself
+# repeat with nothing fixed between the repeats (`(a+)+`, `(\d*)*`, `(\w+\s?)+`: the match
+# may try exponentially many ways), or if it takes too long on probe strings.
+
+PATTERN_TIMEOUT = 0.05  # seconds, per value
+PATTERN_MAX_LENGTH = 500
+_PROBE_REPEAT = 30
+_PROBE_CHARS = "aA1 _-.@"
+_QUANTIFIER = re.compile(r"[*+?]|\{([0-9]*)(,?)([0-9]*)\}")
+
+
+class PatternTimeout(Exception):
+    """A field's pattern took longer than PATTERN_TIMEOUT on a value; the message is for people."""
+
+
+def pattern_matches(pattern: str, value: str) -> bool:
+    """Whether the whole of `value` matches `pattern`; PatternTimeout if that takes too long."""
+    try:
+        return regex.fullmatch(pattern, value, timeout=PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        raise PatternTimeout(
+            "could not be checked against the field's format in time: shorten the value, "
+            "or ask a BCP administrator to simplify the field's pattern"
+        ) from None
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why an administrator's pattern cannot be saved (invalid, or slow on some values), or None."""
+    if len(pattern) > PATTERN_MAX_LENGTH:
+        return f"a pattern can be at most {PATTERN_MAX_LENGTH} characters"
+    try:
+        regex.compile(pattern)
+    except (regex.error, ValueError, OverflowError, RecursionError) as exc:
+        return f"not a valid regular expression ({exc})"
+    if _nests_repeats(pattern):
+        return ("repeats a part that can itself repeat, such as (a+)+, which can take a very long time "
+                "to match; write it without the nested repeat, e.g. a+ instead of (a+)+")
+    for probe in _probe_strings(pattern):
+        try:
+            pattern_matches(pattern, probe)
+        except PatternTimeout:
+            shown = probe[:12] + "…" if len(probe) > 12 else probe
+            return (f"takes too long to match some values (more than {PATTERN_TIMEOUT} s on {shown!r}); "
+                    "simplify it")
+    return None
+
+
+def _probe_strings(pattern: str) -> list[str]:
+    """Values that make a backtracking pattern slow: runs of one character (or word) and a mismatch."""
+    chars = {c for c in pattern if c.isalnum() or c in " _-.@,:/"} | set(_PROBE_CHARS)
+    words = set(re.findall(r"[A-Za-z0-9]{2,}", pattern))
+    runs = [c * _PROBE_REPEAT for c in sorted(chars)[:60]]
+    runs += [w * (_PROBE_REPEAT // len(w) + 1) for w in sorted(words)[:20]]
+    return [run + end for run in runs for end in ("!", "\x00")]
+
+
+def _pattern_tokens(pattern: str):
+    """The pattern as ("atom", fixed) / ("open",) / ("close",) / ("alt",) / ("repeat", low, high) tokens."""
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        quantifier = _QUANTIFIER.match(pattern, i)
+        if quantifier and (char != "{" or quantifier.group(1) or quantifier.group(3)):
+            text = quantifier.group()
+            if text in "*+?":
+                low, high = {"*": (0, None), "+": (1, None), "?": (0, 1)}[text]
+            else:
+                low = int(quantifier.group(1) or 0)
+                high = (int(quantifier.group(3)) if quantifier.group(3) else None) if quantifier.group(2) else low
+            i = quantifier.end()
+            if i < n and pattern[i] in "?+":  # lazy or possessive
+                i += 1
+            yield ("repeat", low, high)
+        elif char == "\\":
+            end = i + 2
+            if i + 2 < n and pattern[i + 1] in "pPNxgu" and pattern[i + 2] in "{<":
+                end = pattern.find("}" if pattern[i + 2] == "{" else ">", i + 2) + 1 or n
+            yield ("atom", pattern[i + 1: i + 2] not in ("b", "B", "A", "Z", "z", "G"))
+            i = end
+        elif char == "[":
+            j = i + 1
+            j += pattern[j: j + 1] == "^"
+            j += pattern[j: j + 1] == "]"
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            yield ("atom", True)
+            i = j + 1
+        elif char == "(":
+            i += 1
+            if pattern[i: i + 1] == "?":
+                rest = pattern[i + 1:]
+                if rest.startswith("#"):
+                    i = (pattern.find(")", i) + 1) or n
+                    continue
+                if rest.startswith("P<") or (rest.startswith("<") and rest[1:2] not in ("=", "!")):
+                    i = (pattern.find(">", i) + 1) or n
+                else:
+                    i += 1
+                    while i < n and pattern[i] not in ":=!<>|)":
+                        i += 1  # inline flags such as (?i: or (?-x:
+                    i += 2 if pattern[i: i + 2] in ("<=", "<!") else (pattern[i: i + 1] in ":=!>|")
+            yield ("open",)
+        elif char == ")":
+            yield ("close",)
+            i += 1
+        elif char == "|":
+            yield ("alt",)
+            i += 1
+        else:
+            yield ("atom", char not in "^$")
+            i += 1
+
+
+def _nests_repeats(pattern: str) -> bool:
+    """True when a group repeated without bound holds a variable repeat and nothing fixed: `(a+)+`.
+
+    A scan of the pattern's tokens (escapes, character classes, groups, alternatives), not a
+    full parser. `([a-z]+-)+` is allowed: the "-" each repeat must match keeps it linear.
+    """
+    # Per open group: [holds a variable repeat, this alternative has a fixed part, every earlier one had]
+    frames = [[False, False, True]]
+    previous = None  # (holds a variable repeat, is fixed) of the atom or group just read
+    for token in _pattern_tokens(pattern):
+        frame = frames[-1]
+        if token[0] == "repeat":
+            if previous is None:
+                continue
+            low, high = token[1], token[2]
+            variable = high is None or high != low
+            holds_repeat, fixed = previous
+            if high is None and holds_repeat and not fixed:
+                return True
+            frame[0] = frame[0] or holds_repeat or variable
+            frame[1] = frame[1] or (fixed and low >= 1 and not variable)
+            previous = None
+            continue
+        if previous is not None:  # the previous atom or group stands without a repeat
+            frame[0], frame[1] = frame[0] or previous[0], frame[1] or previous[1]
+            previous = None
+        if token[0] == "atom":
+            previous = (False, token[1])
+        elif token[0] == "open":
+            frames.append([False, False, True])
+        elif token[0] == "close" and len(frames) > 1:
+            holds_repeat, fixed_here, all_fixed = frames.pop()
+            previous = (holds_repeat, fixed_here and all_fixed)
+        elif token[0] == "alt":
+            frame[2], frame[1] = frame[2] and frame[1], False
+    return False
+
+
 # --- Checking content -----------------------------------------------------------------
 
 
@@ -382,6 +581,8 @@ def value_problem(field: dict[str, Any], value) -> str | None:
     checker = _CHECKERS.get(kind)
     if checker is None:
         return f"unknown field type {kind!r}"
+    if problem := json_problem(value):  # too deep, NaN, a number no database keeps (bcp_site.limits)
+        return problem.removeprefix("(top level): ")
     return checker(field, value)
 
 
@@ -391,8 +592,12 @@ def _check_string(field, value, *, validator=None, what="text"):
     if "max_length" in field and len(value) > field["max_length"]:
         return f"is longer than {field['max_length']} characters"
     pattern = field.get("pattern") or (PHONE_PATTERN if field.get("type") == "phone" else None)
-    if pattern and not re.fullmatch(pattern, value):
-        return f"{value!r} is not in the expected format"
+    if pattern:
+        try:
+            if not pattern_matches(pattern, value):
+                return f"{value!r} is not in the expected format"
+        except PatternTimeout as exc:
+            return str(exc)
     if validator is not None:
         try:
             validator(value)
@@ -425,9 +630,13 @@ def _check_decimal(field, value):
         return f"{value!r} is not a decimal number"
     if not number.is_finite():
         return f"{value!r} is not a decimal number"
+    if problem := number_problem(number):
+        return problem
     places = field.get("decimal_places")
     if places is not None and -number.as_tuple().exponent > places:
         return f"{value!r} has more than {places} decimal places"
+    if -number.as_tuple().exponent > DECIMAL_MAX_PLACES:
+        return f"{value!r} has more than {DECIMAL_MAX_PLACES} decimal places"
     return _check_range(field, number, shown=value)
 
 
@@ -441,9 +650,11 @@ def _check_date(field, value):
 
 def _check_datetime(field, value):
     try:
-        dt.datetime.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return f"{value!r} is not a date and time (YYYY-MM-DDTHH:MM)"
+    if problem := datetime_problem(moment):
+        return f"{value!r} {problem}"
     return None
 
 
@@ -471,11 +682,13 @@ def _check_duration(field, value):
         return f"{value!r} is not a whole number of minutes"
     if value < 0:
         return "a duration cannot be negative"
+    if value > DURATION_MAX_MINUTES:
+        return f"a duration can be at most {DURATION_MAX_MINUTES:,} minutes"
     return _check_range(field, value)
 
 
 def _check_reference(field, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= ID_MAX:
         return f"{value!r} is not a {field.get('type')} id"
     return None
 

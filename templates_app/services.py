@@ -16,8 +16,25 @@ FILE_KEYS = {"name", "version", "description", "sections"}
 
 
 def template_in_use(template: Template) -> bool:
-    """Whether any plan uses the template (one query)."""
-    return template.plans.exists()
+    """Whether a plan uses the template or a plan version was written with it (one or two queries).
+
+    A template in use has a frozen layout (decision 7): only its name, description and
+    default flag may change; anything else makes a new template version.
+    """
+    return template.plans.exists() or template.plan_versions.exists()
+
+
+FROZEN_MESSAGE = (
+    "“{template}” is used by plans, so its layout is frozen: plan versions written with it must always "
+    "read the same. Only its name, description and default flag can change; make a new version to change "
+    "its sections or fields."
+)
+
+
+def template_check_editable(template: Template) -> None:
+    """Refuse a layout change (schema, sections, version label, owner) of a template in use."""
+    if template.pk is not None and template_in_use(template):
+        raise ServiceError(FROZEN_MESSAGE.format(template=template), code="template_frozen")
 
 
 def _with_actor(instance, actor):
@@ -34,7 +51,7 @@ def next_version_label(template: Template) -> str:
     while True:
         number += 1
         label = f"{prefix}{number}"
-        if not Template.objects.filter(name=template.name, version=label).exists():
+        if not Template.objects.filter(org_id=template.org_id, name=template.name, version=label).exists():
             return label
 
 
@@ -49,11 +66,12 @@ def template_new_version(*, template: Template, version: str, actor=None) -> Tem
     if len(version) > Template._meta.get_field("version").max_length:
         raise ServiceError("The version label is too long.", code="version_too_long")
     with transaction.atomic():
-        if Template.objects.filter(name=template.name, version=version).exists():
+        if Template.objects.filter(org_id=template.org_id, name=template.name, version=version).exists():
             raise ServiceError(
                 f"“{template.name}” already has a version {version}.", code="version_exists"
             )
         copy = _with_actor(Template(
+            org_id=template.org_id,
             name=template.name,
             version=version,
             description=template.description,
@@ -116,18 +134,20 @@ def template_file_errors(data) -> list[str]:
     return errors
 
 
-def template_import(*, data: dict, replace: bool = False, actor=None) -> tuple[Template, bool]:
+def template_import(*, data: dict, replace: bool = False, actor=None, org=None) -> tuple[Template, bool]:
     """Create a template from an import file's data; returns (template, created).
 
-    A template with the same name and version is refused unless `replace`, and is never
-    replaced while a plan uses it. Raises TemplateSchemaError for a bad file.
+    `org` None makes a global template; an organisation makes one of its own. A template
+    with the same owner, name and version is refused unless `replace`, and is never
+    replaced while it is in use. Raises TemplateSchemaError for a bad file.
     """
+    org_id = getattr(org, "pk", None)
     errors = template_file_errors(data)
     if errors:
         raise TemplateSchemaError(errors)
     name, version = data["name"].strip(), data["version"].strip()
     with transaction.atomic():
-        existing = Template.objects.select_for_update().filter(name=name, version=version).first()
+        existing = Template.objects.select_for_update().filter(org_id=org_id, name=name, version=version).first()
         if existing is not None and not replace:
             raise ServiceError(
                 f"A template “{name}” version {version} already exists (#{existing.pk}). "
@@ -140,7 +160,7 @@ def template_import(*, data: dict, replace: bool = False, actor=None) -> tuple[T
                 "replaced. Import it under a new version instead.",
                 code="template_in_use",
             )
-        template = existing or Template(name=name, version=version)
+        template = existing or Template(org_id=org_id, name=name, version=version)
         template.description = data.get("description", "")
         template.schema_json = {"sections": data["sections"]}
         _with_actor(template, actor).save()

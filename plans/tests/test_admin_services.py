@@ -196,3 +196,12 @@ def test_a_viewer_with_history_access_cannot_revert_evidence(client, plan, owner
     assert Plan.objects.get(pk=plan.pk).status == Plan.Status.IN_REVIEW
     # History stays readable.
     assert client.get(reverse("admin:plans_plan_history", args=[plan.pk])).status_code == 200
+
+
+def test_opening_an_admin_add_form_leaves_the_page_forms_requiring_a_revision(client, plan, bcp_admin, owner):
+    """The admin's add form makes its revision field optional on a copy, not on the page forms' shared field."""
+    client.force_login(bcp_admin)
+    assert client.get(reverse("admin:plans_contact_add")).status_code == 200
+    client.force_login(owner)
+    response = client.post(reverse("plans:section_edit", args=[plan.pk, "overview"]), {"purpose": "x"})
+    assert response.status_code == 400  # a form without its revision marker is refused, not saved

@@ -48,14 +48,14 @@ def test_review_status_outside_enum_is_refused(plan, owner, reviewer):
 @pytest.mark.parametrize("number", [0, -1])
 def test_version_number_must_be_positive(plan, owner, number):
     assert_refused(lambda: PlanVersion.objects.create(
-        plan=plan, version_number=number, status=PlanVersion.Status.SUPERSEDED,
+        plan=plan, template=plan.template, version_number=number, status=PlanVersion.Status.SUPERSEDED,
         authored_by_user=owner, authored_at_utc=timezone.now(),
     ))
 
 
 def test_version_number_unique_per_plan(plan, owner):
     assert_refused(lambda: PlanVersion.objects.create(
-        plan=plan, version_number=1, status=PlanVersion.Status.SUPERSEDED,
+        plan=plan, template=plan.template, version_number=1, status=PlanVersion.Status.SUPERSEDED,
         authored_by_user=owner, authored_at_utc=timezone.now(),
     ))
 
@@ -70,13 +70,13 @@ def test_same_version_number_allowed_on_another_plan(plan, org, owner, template)
 def test_at_most_one_active_version_per_plan(plan, owner):
     assert plan.current_version.status == PlanVersion.Status.ACTIVE
     assert_refused(lambda: PlanVersion.objects.create(
-        plan=plan, version_number=2, status=PlanVersion.Status.ACTIVE,
+        plan=plan, template=plan.template, version_number=2, status=PlanVersion.Status.ACTIVE,
         authored_by_user=owner, authored_at_utc=timezone.now(),
     ))
     # Superseded versions are unlimited.
     for n in (2, 3):
         PlanVersion.objects.create(
-            plan=plan, version_number=n, status=PlanVersion.Status.SUPERSEDED,
+            plan=plan, template=plan.template, version_number=n, status=PlanVersion.Status.SUPERSEDED,
             authored_by_user=owner, authored_at_utc=timezone.now(),
         )
     assert plan.versions.count() == 3

@@ -12,8 +12,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, bcp_admin):
-    client.force_login(bcp_admin)
+def admin_client(client, org):
+    """A superuser: global templates (like the fixtures' templates) are managed by superusers."""
+    from bcp_site.testing import make_user
+
+    client.force_login(make_user(org, username="root", is_superuser=True, is_staff=True))
     return client
 
 

@@ -36,10 +36,19 @@ def test_import_creates_the_template(tmp_path):
     path = write(tmp_path, good_file())
     out = run("template_import", path)
     template = Template.objects.get(name="Site plan", version="1")
-    assert f"Imported template “Site plan” version 1 (#{template.pk}) with 2 section(s)" in out
-    assert template.description == "For sites"
+    assert f"Imported global template “Site plan” version 1 (#{template.pk}) with 2 section(s)" in out
+    assert template.org is None and template.description == "For sites"
     assert template.is_default is False
     assert [s["key"] for s in template_sections(template)] == ["overview", "maintenance"]
+
+
+def test_import_for_an_organisation(tmp_path, org):
+    path = write(tmp_path, good_file())
+    out = run("template_import", path, "--organisation", org.name)
+    template = Template.objects.get(name="Site plan", version="1")
+    assert template.org == org and "template of Acme Ltd" in out
+    with pytest.raises(CommandError, match="--organisation: no organisation named 'Nobody'"):
+        run("template_import", path, "--organisation", "Nobody")
 
 
 def test_import_refuses_a_bad_file_naming_the_file_and_each_path(tmp_path):
@@ -86,7 +95,7 @@ def test_import_of_an_existing_name_and_version_needs_replace(tmp_path):
         run("template_import", path)
     changed = good_file(description="Changed")
     out = run("template_import", write(tmp_path, changed), "--replace")
-    assert "Replaced template" in out
+    assert "Replaced global template" in out
     assert Template.objects.get(name="Site plan").description == "Changed"
 
 
