@@ -79,7 +79,7 @@ class AckAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
         from django.urls import path
 
         coverage = path(
-            "coverage/<int:plan_id>/", self.admin_site.admin_view(self.coverage_view), name="reviews_ack_coverage"
+            "coverage/<id:plan_id>/", self.admin_site.admin_view(self.coverage_view), name="reviews_ack_coverage"
         )
         return [coverage, *super().get_urls()]
 
