@@ -47,7 +47,7 @@ def login_username(request: HttpRequest, credentials: dict | None = None) -> str
 
     Usernames are unique whatever their case (`plans.people.person_create`), and MariaDB
     compares them without case: "Alice" and "alice" are one account, so they share one
-    failure count.
+    failure count. Cut to the longest possible username.
     """
     field = settings.AXES_USERNAME_FORM_FIELD
     if credentials:
@@ -56,7 +56,8 @@ def login_username(request: HttpRequest, credentials: dict | None = None) -> str
         username = getattr(request, "data", request.POST).get(field)
     if username is None:
         return None
-    return str(username).strip().lower()
+    # No account has a longer name (User.username holds 150); the attempt table would refuse it.
+    return str(username).strip().lower()[:150]
 
 
 def cool_off_minutes() -> int:

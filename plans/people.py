@@ -89,6 +89,18 @@ def _person_details(person) -> dict[str, Any]:
     return {"person_id": person.pk, "username": person.get_username()}
 
 
+def _set_password(person, password: str | None) -> None:
+    """Set a validated password, or an unusable one when none is given (an admin sets it later)."""
+    if password:
+        try:
+            validate_password(password, person)
+        except ValidationError as exc:
+            raise ServiceError(" ".join(exc.messages), code="password", problems=exc.messages) from None
+        person.set_password(password)
+    else:
+        person.set_unusable_password()
+
+
 def person_create(
     *,
     organisation: Organisation,
@@ -120,14 +132,7 @@ def person_create(
             username=username, email=User.objects.normalize_email(email or ""),
             first_name=first_name or "", last_name=last_name or "", is_staff=is_staff,
         )
-        if password:
-            try:
-                validate_password(password, person)
-            except ValidationError as exc:
-                raise ServiceError(" ".join(exc.messages), code="password", problems=exc.messages) from None
-            person.set_password(password)
-        else:
-            person.set_unusable_password()
+        _set_password(person, password)
         person.save()
         person.groups.set(groups)
         Membership.objects.create(user=person, organisation=organisation)
@@ -250,14 +255,7 @@ def person_set_password(*, person, actor, password: str | None) -> None:
         organisation = _organisation_of(current)
         _require_manager(actor, organisation, "auth.change_user")
         _check_target(actor, current)
-        if password:
-            try:
-                validate_password(password, current)
-            except ValidationError as exc:
-                raise ServiceError(" ".join(exc.messages), code="password", problems=exc.messages) from None
-            current.set_password(password)
-        else:
-            current.set_unusable_password()
+        _set_password(current, password)
         current.save(update_fields=["password"])
         audit_record(
             org=organisation, plan=None, actor=actor, action="person_password_set",

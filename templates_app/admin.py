@@ -173,13 +173,16 @@ class TemplateAdmin(TemplateOwnerMixin, HistoryAdmin):
     def make_new_version(self, request, queryset):
         made = []
         for template in queryset:
-            if not self.may_manage(request, template):
-                self.message_user(request, f"“{template}” is a global template: only superusers make new "
-                                           "versions of it.", messages.ERROR)
+            # A global template copied by a BCP Admin becomes their organisation's own version.
+            owner = None if self.may_manage(request, template) else self.manager_org_id(request)
+            if owner is None and not self.may_manage(request, template):
+                self.message_user(request, f"“{template}”: not done, you manage no organisation's templates.",
+                                  messages.ERROR)
                 continue
             try:
                 made.append(template_new_version(
-                    template=template, version=next_version_label(template), actor=request.user,
+                    template=template, version=next_version_label(template, org_id=owner), actor=request.user,
+                    org_id=owner,
                 ))
             except ServiceError as exc:
                 self.message_user(request, exc.message, messages.ERROR)

@@ -44,34 +44,42 @@ def _with_actor(instance, actor):
     return instance
 
 
-def next_version_label(template: Template) -> str:
-    """The next free version label: "1" -> "2", "2.3" -> "2.4", "draft" -> "draft.2" (one query per try)."""
+def next_version_label(template: Template, *, org_id: int | None = None) -> str:
+    """The next free version label: "1" -> "2", "2.3" -> "2.4", "draft" -> "draft.2" (one query per try).
+
+    Free among the templates of the owner the new version will have (`org_id`; default:
+    the template's own owner).
+    """
+    owner = template.org_id if org_id is None else org_id
     match = re.fullmatch(r"(.*?)(\d+)", template.version)
     prefix, number = (match[1], int(match[2])) if match else (f"{template.version}.", 1)
     while True:
         number += 1
         label = f"{prefix}{number}"
-        if not Template.objects.filter(org_id=template.org_id, name=template.name, version=label).exists():
+        if not Template.objects.filter(org_id=owner, name=template.name, version=label).exists():
             return label
 
 
-def template_new_version(*, template: Template, version: str, actor=None) -> Template:
+def template_new_version(*, template: Template, version: str, actor=None, org_id: int | None = None) -> Template:
     """Copy a template (schema and section rows) as a new version with the same name.
 
+    The copy belongs to the template's owner, or to organisation `org_id` when given (an
+    organisation's own version of a global template, which its plans may then move to).
     The copy is never the default template; plans keep using the template they were made from.
     """
+    owner = template.org_id if org_id is None else org_id
     version = (version or "").strip()
     if not version:
         raise ServiceError("Give the new version a label, e.g. \"2\".", code="version_required")
     if len(version) > Template._meta.get_field("version").max_length:
         raise ServiceError("The version label is too long.", code="version_too_long")
     with transaction.atomic():
-        if Template.objects.filter(org_id=template.org_id, name=template.name, version=version).exists():
+        if Template.objects.filter(org_id=owner, name=template.name, version=version).exists():
             raise ServiceError(
                 f"“{template.name}” already has a version {version}.", code="version_exists"
             )
         copy = _with_actor(Template(
-            org_id=template.org_id,
+            org_id=owner,
             name=template.name,
             version=version,
             description=template.description,

@@ -45,15 +45,18 @@ def test_a_bcp_admin_makes_templates_of_their_own_organisation(client, org, othe
     assert Template.objects.get(pk=theirs.pk).name == "Ours"
 
 
-def test_global_templates_are_read_only_for_bcp_admins(client, template, bcp_admin):
+def test_global_templates_are_read_only_for_bcp_admins(client, org, template, bcp_admin):
     client.force_login(bcp_admin)
     change = reverse("admin:templates_app_template_change", args=[template.pk])
     assert client.get(change).status_code == 200  # visible
     assert client.post(change, template_post(SMALL_SCHEMA, name="Renamed")).status_code == 403
-    response = client.post(TEMPLATES, {"action": "make_new_version", "_selected_action": [template.pk]}, follow=True)
-    assert "only superusers make new versions" in response.content.decode()
-    assert Template.objects.filter(name=template.name).count() == 1
     assert Template.objects.get(pk=template.pk).name == "Small template"
+    # "Make a new version" of a global template makes the organisation's own copy.
+    response = client.post(TEMPLATES, {"action": "make_new_version", "_selected_action": [template.pk]}, follow=True)
+    assert "Made 1 new template version(s)" in response.content.decode()
+    copy_ = Template.objects.get(name=template.name, org=org)
+    assert (copy_.version, copy_.schema_json) == ("2", template.schema_json)
+    assert Template.objects.get(pk=template.pk).org is None
 
 
 def test_one_default_per_owner(org, other_org):
