@@ -146,12 +146,25 @@ class VersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
-class AuditInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Audit
-    fields = ["at_utc", "action", "actor_user", "details_json"]
-    readonly_fields = fields
-    extra = 0
-    ordering = ["-at_utc", "-id"]
+def details_text(details) -> str:
+    """Audit details as lines of "key: value" (a change as "old → new"), not raw JSON."""
+
+    def shown(value, *, change: bool = False) -> str:
+        if change and isinstance(value, list) and len(value) == 2:
+            old, new = (shown(v) for v in value)
+            return f"{old} → {new}"
+        if isinstance(value, dict):
+            return "; ".join(f"{key}: {shown(item, change=change)}" for key, item in value.items())
+        if isinstance(value, list):
+            return ", ".join(shown(item) for item in value) or "—"
+        return "—" if value in (None, "") else str(value)
+
+    if not isinstance(details, dict) or not details:
+        return "—"
+    return "\n".join(f"{key}: {shown(value, change=key == 'changes')}" for key, value in details.items())
+
+
+AUDIT_ON_PLAN_ADMIN = 10
 
 
 @admin.register(Plan)
@@ -170,10 +183,10 @@ class PlanAdmin(OrgScopedHistoryAdmin):
     list_select_related = ["org", "owner_user", "current_version", "template"]
     ordering = ["-updated_at", "-id"]
     raw_id_fields = ["owner_user"]
-    inlines = [VersionInline, AuditInline]
+    inlines = [VersionInline]
     change_readonly_fields = [
         "org", "template", "status", "current_version", "approved_version", "approved_at_utc", "edit_revision_shown",
-        "working_copy", "created_at", "updated_at",
+        "working_copy", "recent_audit", "created_at", "updated_at",
     ]
 
     def get_queryset(self, request):
@@ -242,6 +255,23 @@ class PlanAdmin(OrgScopedHistoryAdmin):
     @admin.display(description="edit revision")
     def edit_revision_shown(self, obj):
         return obj.edit_revision
+
+    @admin.display(description="audit trail")
+    def recent_audit(self, obj):
+        """The latest entries (one query, whatever the trail's length) and a link to all of them."""
+        from django.urls import reverse
+
+        rows = list(Audit.objects.filter(plan=obj).select_related("actor_user").order_by("-at_utc", "-id")
+                    [:AUDIT_ON_PLAN_ADMIN])
+        table = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f"{row.at_utc:%Y-%m-%d %H:%M}", row.action, row.actor_user or "system", linebreaksbr(details_text(
+                row.details_json))) for row in rows),
+        )
+        link = reverse("changes:plan_audit", args=[obj.pk])
+        return format_html('<table><thead><tr><th>at (UTC)</th><th>action</th><th>by</th><th>details</th></tr>'
+                           '</thead><tbody>{}</tbody></table><p><a href="{}">The whole audit trail</a></p>',
+                           table, link)
 
     @admin.display(description="working copy")
     def working_copy(self, obj):
@@ -445,6 +475,12 @@ class AuditAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     list_select_related = ["plan", "actor_user"]
     date_hierarchy = "at_utc"
     ordering = ["-at_utc", "-id"]
+    fields = ["at_utc", "org", "plan", "action", "actor_user", "details"]
+    readonly_fields = fields
+
+    @admin.display(description="details")
+    def details(self, obj):
+        return linebreaksbr(details_text(obj.details_json))
 
 
 @admin.register(ChangeRecord)

@@ -205,3 +205,17 @@ def test_opening_an_admin_add_form_leaves_the_page_forms_requiring_a_revision(cl
     client.force_login(owner)
     response = client.post(reverse("plans:section_edit", args=[plan.pk, "overview"]), {"purpose": "x"})
     assert response.status_code == 400  # a form without its revision marker is refused, not saved
+
+
+def test_plan_admin_shows_recent_audit_in_words_with_a_link_to_the_trail(client, plan, owner, bcp_admin):
+    from plans.services import process_save
+
+    process_save(plan=plan, actor=owner, expected_revision=None, values={"name": "Payroll", "rto_minutes": 240})
+    process = plan.processes.get()
+    process_save(plan=plan, actor=owner, expected_revision=None, process_id=process.pk,
+                 values={"name": "Payroll", "rto_minutes": 120})
+    client.force_login(bcp_admin)
+    body = client.get(reverse("admin:plans_plan_change", args=[plan.pk])).content.decode()
+    assert "process_changed" in body and "rto_minutes: 240 → 120" in body
+    assert "{&#x27;" not in body and "[240, 120]" not in body  # no Python or JSON literals
+    assert reverse("changes:plan_audit", args=[plan.pk]) in body
