@@ -136,7 +136,15 @@ class SmtpSink:
     """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it receives."""
 
     def __init__(self):
+        import logging
+
         from aiosmtpd.controller import Controller
+
+        # The server's threads log connections after a test's output capture has closed
+        # ("Logging error ... I/O operation on closed file"); what tests check is the mail.
+        server_log = logging.getLogger("mail.log")
+        server_log.propagate = False
+        server_log.handlers = [logging.NullHandler()]
 
         self.messages = []  # email.message.EmailMessage objects, in arrival order
         sink = self

@@ -20,7 +20,7 @@ from plans.models import Plan, PlanVersion
 from plans.selectors import get_plan_for_user
 from plans.services import ServiceError
 
-from . import services
+from . import contributors, services
 from .forms import RequestChangesForm, SubmitForReviewForm
 from .models import Review
 
@@ -64,8 +64,8 @@ def submit(request, pk):
             return redirect(plan)
     context = {
         "plan": plan, "form": form,
-        "reconfirm_due": approved and services.reconfirmation_due(plan),
-        "reconfirm_on": services.reconfirmation_due_on(plan, plan.approved_version) if approved else None,
+        "reconfirm_due": approved and contributors.reconfirmation_due(plan),
+        "reconfirm_on": contributors.reconfirmation_due_on(plan, plan.approved_version) if approved else None,
         "all_contributed": not eligible.exists() and services.organisation_reviewers(plan).exists(),
     }
     return render(request, "reviews/submit.html", context)

@@ -12,7 +12,7 @@ from django import template
 from django.db.models import OuterRef, Subquery
 
 from plans.models import Plan, PlanVersion
-from reviews import services
+from reviews import contributors, services
 from reviews.forms import SubmitForReviewForm
 from reviews.models import Review
 
@@ -97,7 +97,7 @@ def plan_workflow_panel(context, plan):
     # content): is its periodic review due, so that it can be re-confirmed unchanged?
     reconfirm_due = bool(
         authenticated and plan.status == Status.APPROVED and user.has_perm(services.PERM_SUBMIT)
-        and services.reconfirmation_due(plan, version=cache.get("current_version"))
+        and contributors.reconfirmation_due(plan, version=cache.get("current_version"))
     )
 
     return {

@@ -24,7 +24,7 @@ from plans.services import (
     risk_save,
     version_create,
 )
-from reviews import services
+from reviews import contributors, services
 from reviews.models import Review
 
 pytestmark = pytest.mark.django_db
@@ -296,9 +296,9 @@ def test_changes_before_the_last_approval_do_not_count(plan, owner, editor, revi
 def test_every_revision_author_since_the_last_approval_counts(plan, owner, editor, reviewer, reviewer2, bcp_admin):
     version_create(plan=plan, actor=reviewer2, note="v2 by reviewer2")
     version_create(plan=plan, actor=editor, note="v3 by the editor")
-    contributors = services.revision_contributors(plan, version=plan.current_version, submitter_id=editor.pk)
-    assert {owner.pk, editor.pk, reviewer2.pk} <= set(contributors.people)
-    assert reviewer.pk not in contributors and bcp_admin.pk not in contributors
+    found = contributors.revision_contributors(plan, version=plan.current_version, submitter_id=editor.pk)
+    assert {owner.pk, editor.pk, reviewer2.pk} <= set(found.people)
+    assert reviewer.pk not in found and bcp_admin.pk not in found
     assert set(services.eligible_reviewers(plan, actor=editor)) == {reviewer, bcp_admin}
 
 
@@ -410,7 +410,7 @@ def test_periodic_reconfirmation_end_to_end(client, plan, owner, reviewer, revie
                                             django_capture_on_commit_callbacks, mailoutbox):
     plan = _approved_with_review_date(plan, owner, reviewer, review_in_days=-30, approved_days_ago=400)
     first_approved_at = plan.approved_at_utc
-    assert services.reconfirmation_due(plan)
+    assert contributors.reconfirmation_due(plan)
 
     client.force_login(owner)
     assert "Re-confirm version 2 unchanged" in client.get(plan.get_absolute_url()).content.decode()
@@ -448,12 +448,12 @@ def test_periodic_reconfirmation_end_to_end(client, plan, owner, reviewer, revie
     assert approvals[-1].details_json == {"from": "in_review", "to": "approved", "version": 2, "round": 2,
                                           "reconfirmed": True}
     assert hooks == []  # exports and acknowledgement links were issued at the first approval
-    assert not services.reconfirmation_due(plan)  # the review date is met; the next is in 12 months
+    assert not contributors.reconfirmation_due(plan)  # the review date is met; the next is in 12 months
 
 
 def test_reconfirmation_is_refused_before_the_review_date(client, plan, owner, reviewer, reviewer2, hooks):
     plan = _approved_with_review_date(plan, owner, reviewer, review_in_days=20, approved_days_ago=10)
-    assert not services.reconfirmation_due(plan)
+    assert not contributors.reconfirmation_due(plan)
     due_on = timezone.localdate() + timedelta(days=20)
     with pytest.raises(ServiceError) as exc:
         services.plan_reconfirm(plan=plan, actor=owner, reviewers=[reviewer2])
@@ -470,15 +470,15 @@ def test_without_a_review_date_reconfirmation_is_due_twelve_months_after_approva
     _fill(plan, owner)
     approve(plan, owner, reviewer)
     time_passes(plan, 300)
-    assert not services.reconfirmation_due(plan)
+    assert not contributors.reconfirmation_due(plan)
     time_passes(plan, 70)
-    assert services.reconfirmation_due(plan)
+    assert contributors.reconfirmation_due(plan)
 
 
 def test_a_changed_plan_is_not_reconfirmed(plan, owner, reviewer, reviewer2, hooks):
     plan = _approved_with_review_date(plan, owner, reviewer, review_in_days=-1, approved_days_ago=30)
     contact_save(plan=plan, actor=owner, expected_revision=None, values={"name": "New contact"})
-    assert not services.reconfirmation_due(refresh(plan))
+    assert not contributors.reconfirmation_due(refresh(plan))
     with pytest.raises(ServiceError, match="Only an approved plan can be re-confirmed; this plan is draft."):
         services.plan_reconfirm(plan=plan, actor=owner, reviewers=[reviewer2])
 
@@ -524,4 +524,4 @@ def test_when_reconfirmation_is_due(plan, approved, review_date, due):
     plan.approved_at_utc = timezone.make_aware(datetime.combine(date.fromisoformat(approved), time(12)))
     content = {"maintenance": {"next_review": review_date}, "contacts": []}
     version = PlanVersion(content_json=content)
-    assert services.reconfirmation_due_on(plan, version) == date.fromisoformat(due)
+    assert contributors.reconfirmation_due_on(plan, version) == date.fromisoformat(due)
