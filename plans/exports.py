@@ -2,7 +2,8 @@
 
 An export renders only from the version's `content_json` snapshot (section values plus
 the contacts, processes and risks frozen when the revision was saved), the plan's
-template structure, and the version's review history, so an old version exports as it
+template structure, and the version's approval (its `approved_at_utc` and the approvers
+of its `approval_round`, read through plans.approvals), so an old version exports as it
 was. Nothing in the output depends on the clock: PDF metadata dates and the DOCX core
 properties and zip entry dates all come from the version's `authored_at_utc`.
 
@@ -29,9 +30,11 @@ from django.utils import timezone
 from templates_app.schema import template_sections
 from templates_app.values import display_value, format_minutes, reference_names, table_display
 
+from .approvals import version_approvers
 from .charts import risk_heatmap
 from .models import Plan, PlanVersion, Risk
 from .services import ServiceError, audit_record
+from .storage import delete_files_on_commit
 
 logger = logging.getLogger(__name__)
 # WeasyPrint reports every layout step at INFO; keep the application log readable.
@@ -54,7 +57,7 @@ PROCESS_IMPACT_LABELS = {"critical": "Critical", "high": "High", "medium": "Medi
 
 
 # --------------------------------------------------------------------------------------
-# Approval of a version (from the reviews of that version)
+# Approval of a version (the version's own fields; the approvers through plans.approvals)
 # --------------------------------------------------------------------------------------
 
 
@@ -76,43 +79,15 @@ def _user_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def version_approvals(plan: Plan, *, up_to: int | None = None) -> dict[int, Approval]:
-    """Version id -> Approval for the plan's versions (numbers <= `up_to` when given). One query.
-
-    A version is approved when a review round of it ended with every reviewer of that
-    round approving; the approval time is the last decision of the round and the approvers
-    are that round's reviewers; the first such round counts (a later re-confirmation round
-    does not change what the version's exports say). A version recorded as the plan's
-    approved version without such a round (approved by an administrator) counts as
-    approved at `approved_at_utc`.
-    """
-    from reviews.models import Review
-
-    reviews = Review.objects.filter(plan=plan).select_related("reviewer_user", "version")
-    if up_to is not None:
-        reviews = reviews.filter(version__version_number__lte=up_to)
-    rounds: dict[tuple[int, int], list] = {}
-    for review in reviews.order_by("version_id", "round_number", "decided_at_utc", "id"):
-        rounds.setdefault((review.version_id, review.round_number), []).append(review)
-    result: dict[int, Approval] = {}
-    for (version_id, _round), rows in sorted(rounds.items()):
-        if version_id in result:
-            continue  # a later round re-confirmed it: the version's approval, and its exports, stay the first
-        if rows and all(r.status == Review.Status.APPROVED for r in rows):
-            decided = [r.decided_at_utc for r in rows if r.decided_at_utc]
-            result[version_id] = Approval(
-                approved=True,
-                at_utc=max(decided) if decided else None,
-                approvers=tuple(_user_name(r.reviewer_user) for r in rows),
-            )
-    if plan.approved_version_id and plan.approved_version_id not in result:
-        result[plan.approved_version_id] = Approval(approved=True, at_utc=plan.approved_at_utc)
-    return result
-
-
 def version_approval(version: PlanVersion) -> Approval:
-    """The Approval of one version (one query)."""
-    return version_approvals(version.plan, up_to=version.version_number).get(version.pk, NOT_APPROVED)
+    """The Approval of one version: its first approval (a re-confirmation does not change what the
+    version's exports say). One query for the approvers when approved, none otherwise."""
+    if version.approved_at_utc is None:
+        return NOT_APPROVED
+    return Approval(
+        approved=True, at_utc=version.approved_at_utc,
+        approvers=tuple(approver.name for approver in version_approvers(version)),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -185,19 +160,17 @@ def _export_context(version: PlanVersion) -> dict[str, Any]:
                     for spec in section["fields"]],
         ))
 
-    approvals = version_approvals(plan, up_to=version.version_number)
     history = []
     for row in (plan.versions.filter(version_number__lte=version.version_number)
                 .select_related("authored_by_user").defer("content_json").order_by("version_number")):
-        approval = approvals.get(row.pk, NOT_APPROVED)
         history.append({
             "number": row.version_number,
             "authored": format_utc(row.authored_at_utc),
             "author": _user_name(row.authored_by_user),
             "note": row.summary_change_note or "",
-            "approved": format_utc(approval.at_utc, with_time=False) if approval.approved else "",
+            "approved": format_utc(row.approved_at_utc, with_time=False),
         })
-    approval = approvals.get(version.pk, NOT_APPROVED)
+    approval = version_approval(version)
 
     process_rows = [{
         "name": p.get("name", ""),
@@ -513,18 +486,6 @@ def _write_storage(path: str, data: bytes) -> str:
     return default_storage.save(path, ContentFile(data))
 
 
-def _delete_storage_later(paths: list[str]) -> None:
-    def delete():
-        for path in paths:
-            try:
-                default_storage.delete(path)
-            except Exception:  # noqa: BLE001 - a leftover file is logged, never an error for the user
-                logger.exception("could not delete stored export %s", path)
-
-    if paths:
-        transaction.on_commit(delete)
-
-
 def version_export_store(
     *, version: PlanVersion, kind: str, actor=None, data: bytes | None = None
 ) -> tuple[bytes, str]:
@@ -545,7 +506,7 @@ def version_export_store(
         old_hash, old_path = getattr(locked, _hash_field(kind)), getattr(locked, _path_field(kind))
         if old_hash == digest and old_path and old_path != path:
             # Someone recorded the same bytes meanwhile: keep theirs, drop our second copy.
-            _delete_storage_later([path])
+            delete_files_on_commit([path])
             path = old_path
         elif old_hash != digest or old_path != path:
             setattr(locked, _hash_field(kind), digest)
@@ -556,7 +517,7 @@ def version_export_store(
                 **({"replaces_sha256": old_hash} if old_hash else {}),
             })
             if old_path and old_path != path:
-                _delete_storage_later([old_path])
+                delete_files_on_commit([old_path])
         setattr(version, _hash_field(kind), digest)
         setattr(version, _path_field(kind), path)
     return data, digest

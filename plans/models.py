@@ -180,6 +180,10 @@ class PlanVersion(models.Model):
     pdf_export_hash = models.CharField("PDF SHA-256", max_length=64, blank=True)
     docx_export_path = models.CharField("DOCX storage path", max_length=500, blank=True)
     pdf_export_path = models.CharField("PDF storage path", max_length=500, blank=True)
+    # The version's first final approval (a re-confirmation of the same version moves only the
+    # plan's `approved_at_utc`), set by the approval service; its round names the approvers.
+    approved_at_utc = models.DateTimeField("approved at", null=True, blank=True)
+    approval_round = models.PositiveIntegerField("approval round", null=True, blank=True)
 
     history = HistoricalRecords(
         table_name="bc_plan_version_history", excluded_fields=["content_json", "active_marker"]
@@ -196,6 +200,9 @@ class PlanVersion(models.Model):
             models.UniqueConstraint(fields=["plan", "active_marker"], name="uq_bc_plan_version_one_active"),
             models.CheckConstraint(condition=_hash_ok("docx_export_hash", blank=True), name="ck_version_docx_hash"),
             models.CheckConstraint(condition=_hash_ok("pdf_export_hash", blank=True), name="ck_version_pdf_hash"),
+            models.CheckConstraint(
+                condition=Q(approval_round__isnull=True) | Q(approval_round__gt=0), name="ck_version_round_positive"
+            ),
         ]
 
     def __str__(self) -> str:

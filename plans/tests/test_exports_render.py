@@ -86,6 +86,8 @@ def approve(plan: Plan, version: PlanVersion, reviewers, *, at: datetime) -> Non
     plan.approved_version = version
     plan.approved_at_utc = at
     plan.save()
+    version.approved_at_utc, version.approval_round = at, 1  # as review_approve records it
+    version.save(update_fields=["approved_at_utc", "approval_round"])
 
 
 def test_pdf_shows_cover_sections_tables_contacts_processes_risks_and_history(filled_plan, tmp_path):

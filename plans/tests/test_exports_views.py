@@ -108,6 +108,8 @@ def approved_export(plan, reviewer):
                           status=Review.Status.APPROVED, requested_at_utc=at, decided_at_utc=at)
     plan.approved_version, plan.approved_at_utc, plan.status = version, at, plan.Status.APPROVED
     plan.save()
+    version.approved_at_utc, version.approval_round = at, 1  # as review_approve records it
+    version.save(update_fields=["approved_at_utc", "approval_round"])
     data, _digest = version_export_store(version=version, kind="pdf")
     return data
 
