@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from plans.models import Plan
 from plans.services import ServiceError
 
-from . import services
+from . import acks, services
 from .forms import RequestChangesForm
 from .models import Review
 
@@ -51,7 +51,54 @@ def _report(modeladmin, request, obj, error: ServiceError | None, done: str = ""
         modeladmin.message_user(request, f"{obj}: not done. {error.message}", messages.ERROR)
 
 
-def _approve(modeladmin, request, items, resolve) -> None:
+def approval_outcome(review: Review) -> str:
+    """What approving `review` leads to, in words (two queries; three for a final approval)."""
+    statuses = dict(review.plan.reviews.filter(round_number=review.round_number).values_list("pk", "status"))
+    approved = sum(1 for pk, status in statuses.items() if status == Review.Status.APPROVED or pk == review.pk)
+    number = review.version.version_number
+    if approved < len(statuses):
+        verb = "has" if approved == 1 else "have"
+        return f"{approved} of {len(statuses)} reviewers {verb} approved; the plan stays in review."
+    if review.plan.approved_version_id == review.version_id:
+        return f"version {number} is re-confirmed: it stays the approved plan, with a new approval date."
+    people = acks.distribution_users(review.plan).count()
+    return (f"version {number} becomes the approved plan; {people} {'person' if people == 1 else 'people'} "
+            "will be asked to acknowledge it.")
+
+
+def approve_confirmation(modeladmin, request, items, resolve, *, action_name: str = "", cancel_url: str = ""):
+    """The intermediate page of an approval (like Django's delete_selected): what will follow, then "Yes, approve".
+
+    Posted from an action (`action_name`: the page posts the action again with `confirm`) or
+    from a review's change page (`action_name` empty: the page posts to its own URL).
+    """
+    rows = []
+    for obj in items:
+        try:
+            review = resolve(obj)
+        except ServiceError as exc:
+            rows.append({"obj": obj, "refused": exc.message})
+            continue
+        if review.reviewer_user_id != request.user.pk or review.status != Review.Status.PENDING:
+            rows.append({"obj": obj, "refused": "This is not your pending review: nothing will be done."})
+        else:
+            rows.append({"obj": obj, "outcome": approval_outcome(review)})
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Approve: are you sure?",
+        "rows": rows,
+        "decidable": any("outcome" in row for row in rows),
+        "opts": opts,
+        "action_name": action_name,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "cancel_url": cancel_url,
+        "media": modeladmin.media,
+    }
+    return TemplateResponse(request, "admin/reviews/approve_confirmation.html", context)
+
+
+def approve_items(modeladmin, request, items, resolve) -> None:
     for obj in items:
         try:
             review = resolve(obj)
@@ -104,7 +151,10 @@ def _my_pending_review(request):
 
 @admin.action(description="Approve (your pending review of the selected plans)", permissions=["approve"])
 def approve_plans(modeladmin, request, queryset):
-    _approve(modeladmin, request, queryset, _my_pending_review(request))
+    if request.POST.get("confirm") != "yes":
+        return approve_confirmation(modeladmin, request, queryset, _my_pending_review(request),
+                                    action_name="approve_plans")
+    approve_items(modeladmin, request, queryset, _my_pending_review(request))
 
 
 @admin.action(description="Request changes (asks for notes)", permissions=["request_changes"])
@@ -114,7 +164,11 @@ def request_changes_plans(modeladmin, request, queryset):
 
 @admin.action(description="Approve the selected reviews", permissions=["approve"])
 def approve_reviews(modeladmin, request, queryset):
-    _approve(modeladmin, request, queryset.select_related("plan", "version"), lambda review: review)
+    queryset = queryset.select_related("plan", "version")
+    if request.POST.get("confirm") != "yes":
+        return approve_confirmation(modeladmin, request, queryset, lambda review: review,
+                                    action_name="approve_reviews")
+    approve_items(modeladmin, request, queryset, lambda review: review)
 
 
 @admin.action(description="Request changes on the selected reviews (asks for notes)", permissions=["request_changes"])
@@ -152,13 +206,30 @@ REVIEW_ACTIONS = [approve_reviews, request_changes_reviews]
 
 
 class MyPendingReviewsFilter(admin.SimpleListFilter):
-    """Reviews assigned to the person looking: pending ones, or all of them."""
+    """Reviews assigned to the person looking: pending ones (where a reviewer's list opens), all of
+    theirs, or everyone's ("All", where the list opens for people who do not review)."""
 
     title = "assigned to me"
     parameter_name = "mine"
 
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self.default = "pending" if request.user.has_perm(services.PERM_APPROVE) else "everyone"
+
+    def value(self):
+        return super().value() or self.default
+
     def lookups(self, request, model_admin):
-        return [("pending", "My pending reviews"), ("all", "All my reviews")]
+        return [("pending", "My pending reviews"), ("all", "All my reviews"), ("everyone", "All")]
+
+    def choices(self, changelist):
+        # No "clear" choice: without the parameter the list shows the default, so "All" is a value.
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
         if self.value() == "pending":

@@ -281,7 +281,8 @@ def test_reviewer_decision_changes_only_their_own_review(world, via):
         response = client.post(reverse("reviews:approve", args=[own.pk]), {"notes": ""})
     else:
         response = client.post(reverse("admin:reviews_review_changelist"),
-                               {"action": "approve_reviews", "_selected_action": [own.pk], "index": "0"})
+                               {"action": "approve_reviews", "_selected_action": [own.pk], "index": "0",
+                                "confirm": "yes"})  # the confirmation page's "Yes, approve"
     assert response.status_code in REDIRECTS, f"{via}: answers {response.status_code}"
     changes = ws.diff(before, ws.snapshot())
     assert Review.objects.get(pk=own.pk).status == Review.Status.APPROVED, f"{via}: the decision was not recorded"

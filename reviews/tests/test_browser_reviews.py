@@ -49,6 +49,9 @@ def test_editor_submits_reviewer_approves_in_the_admin(browser_page, plan, owner
     page.select_option("select[name=action]", "approve_plans")
     page.click("button[name=index]")
     page.wait_for_load_state()
+    assert "version 1 becomes the approved plan" in page.locator("[data-testid=approve-summary]").inner_text()
+    page.click("input[value='Yes, approve']")
+    page.wait_for_load_state()
     assert "every reviewer has approved, so version 1 is now approved" in page.locator(".messagelist").inner_text()
     page.shot("reviews-admin-approved")
 

@@ -51,12 +51,16 @@ def in_review(plan, actor, *reviewers):
 def test_reviewer_approves_from_the_plan_changelist(client, plan, owner, reviewer, reviewer2):
     in_review(plan, owner, reviewer, reviewer2)
     client.force_login(reviewer)
-    response = act(client, PLANS, "approve_plans", [plan])
+    confirmation = act(client, PLANS, "approve_plans", [plan])  # the confirmation page first: nothing decided
+    assert "Head office plan: 1 of 2 reviewers has approved; the plan stays in review." in " ".join(
+        confirmation.content.decode().split()).replace("<strong>", "").replace("</strong>", "")
+    assert Review.objects.filter(status=Review.Status.APPROVED).count() == 0
+    response = act(client, PLANS, "approve_plans", [plan], confirm="yes")
     assert messages_of(response) == [
         "Head office plan: your approval is recorded; the plan stays in review until every reviewer has approved."
     ]
     client.force_login(reviewer2)
-    response = act(client, PLANS, "approve_plans", [plan])
+    response = act(client, PLANS, "approve_plans", [plan], confirm="yes")
     assert messages_of(response) == [
         "Head office plan: approved; every reviewer has approved, so version 1 is now approved."
     ]
@@ -69,7 +73,7 @@ def test_plan_approve_action_reports_per_plan_why_it_refused(client, org, templa
     in_review(own, bcp_admin, reviewer)
     in_review(plan, owner, reviewer)
     client.force_login(bcp_admin)
-    response = act(client, PLANS, "approve_plans", [own, plan])
+    response = act(client, PLANS, "approve_plans", [own, plan], confirm="yes")
     assert sorted(messages_of(response)) == [
         "Admin's own plan: not done. You own this plan, so you cannot approve it.",
         "Head office plan: not done. You have no pending review of this plan.",
@@ -144,7 +148,8 @@ def client_for(client, user):
 def test_review_admin_actions(client, plan, owner, reviewer, reviewer2):
     first, second = in_review(plan, owner, reviewer, reviewer2)
     client.force_login(reviewer)
-    response = act(client, REVIEWS, "approve_reviews", [first, second])
+    # "All": the list opens on the reviewer's own pending reviews, and actions act on the list shown.
+    response = act(client, REVIEWS + "?mine=everyone", "approve_reviews", [first, second], confirm="yes")
     assert set(messages_of(response)) == {
         f"{first}: your approval is recorded; the plan stays in review until every reviewer has approved.",
         f"{second}: not done. Only the assigned reviewer can decide this review.",
@@ -163,7 +168,7 @@ def test_self_approval_refused_in_the_review_admin(client, org, template, review
     review = Review.objects.create(plan=plan, version=plan.current_version, requested_by_user=reviewer,
                                    reviewer_user=bcp_admin, requested_at_utc=timezone.now())
     client.force_login(bcp_admin)
-    response = act(client, REVIEWS, "approve_reviews", [review])
+    response = act(client, REVIEWS, "approve_reviews", [review], confirm="yes")
     assert messages_of(response) == [f"{review}: not done. You own this plan, so you cannot approve it."]
     assert Review.objects.get().status == Review.Status.PENDING
 
@@ -253,7 +258,7 @@ def test_admin_child_edit_on_an_approved_plan_starts_a_new_revision(client, plan
 
 def test_plan_actions_refuse_plans_not_in_review(client, plan, reviewer):
     client.force_login(reviewer)
-    assert messages_of(act(client, PLANS, "approve_plans", [plan])) == [
+    assert messages_of(act(client, PLANS, "approve_plans", [plan], confirm="yes")) == [
         "Head office plan: not done. This plan is draft, not in review."
     ]
     response = act(client, PLANS, "request_changes_plans", [plan], apply="yes", notes="Why")
