@@ -84,9 +84,8 @@ class ServiceFormMixin:
 
         class RefusedForm(form_class):
             def clean(self):
-                cleaned = super().clean()
+                super().clean()
                 raise ValidationError(error.message, code=error.code)
-                return cleaned  # pragma: no cover
 
         return RefusedForm
 

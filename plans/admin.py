@@ -11,15 +11,25 @@ from __future__ import annotations
 import copy
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect
 from django.template.defaultfilters import linebreaksbr
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from templates_app.admin import TemplateAdmin
 from templates_app.models import Template
+from templates_app.schema import template_sections
+from templates_app.values import display_value, reference_names
 
 from . import services
 from .admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin, admin_organisation
+from .attachments import attachment_delete, plan_delete, plans_delete
+from .change_forms import ChangeUploadForm
+from .changes import changes_import
 from .forms import ContactForm, ProcessForm, RiskForm
 from .models import (
     Attachment,
@@ -65,9 +75,6 @@ class SuperuserOnlyWritesMixin:
 
 def content_html(template, content: dict, *, plan=None):
     """A version's or working copy's section values as readable HTML (labels and display text)."""
-    from templates_app.schema import template_sections
-    from templates_app.values import display_value, reference_names
-
     sections = template_sections(template)
     contacts, users = reference_names(template, content or {}, plan=plan, sections=sections)
     blocks = []
@@ -85,8 +92,6 @@ def content_html(template, content: dict, *, plan=None):
 
 def warn_if_locked(request, plan) -> None:
     """On opening a change page: say why the plan's data is shown read-only (the edit lock)."""
-    from django.contrib import messages
-
     refusal = services.plan_edit_refusal(plan) if plan is not None else None
     if refusal is not None and request.method == "GET":
         messages.warning(request, f"“{plan}”: {refusal.message}")
@@ -243,13 +248,9 @@ class PlanAdmin(OrgScopedHistoryAdmin):
             obj.pk, obj.org = plan.pk, plan.org
 
     def delete_model(self, request, obj):
-        from .attachments import plan_delete
-
         plan_delete(plan=obj, actor=request.user)  # stored attachments and exports go after commit
 
     def delete_queryset(self, request, queryset):
-        from .attachments import plans_delete
-
         plans_delete(queryset=queryset, actor=request.user)
 
     @admin.display(description="edit revision")
@@ -259,8 +260,6 @@ class PlanAdmin(OrgScopedHistoryAdmin):
     @admin.display(description="audit trail")
     def recent_audit(self, obj):
         """The latest entries (one query, whatever the trail's length) and a link to all of them."""
-        from django.urls import reverse
-
         rows = list(Audit.objects.filter(plan=obj).select_related("actor_user").order_by("-at_utc", "-id")
                     [:AUDIT_ON_PLAN_ADMIN])
         table = format_html_join(
@@ -290,7 +289,8 @@ class PlanVersionAdmin(ReadOnlyAdminMixin, OrgScopedHistoryAdmin):
     ordering = ["plan", "-version_number"]
     fields = [
         "plan", "version_number", "status", "authored_by_user", "authored_at_utc", "summary_change_note",
-        "content", "snapshot", "pdf_export_hash", "docx_export_hash", "pdf_export_path", "docx_export_path",
+        "approved_at_utc", "approval_round", "content", "snapshot",
+        "pdf_export_hash", "docx_export_hash", "pdf_export_path", "docx_export_path",
     ]
     readonly_fields = fields
 
@@ -367,8 +367,6 @@ class PlanRowAdmin(OrgScopedHistoryAdmin):
                                   **{self.id_kwarg: obj.pk})
 
     def delete_queryset(self, request, queryset):
-        from django.db import transaction
-
         with transaction.atomic():  # all or nothing: one locked plan refuses the whole selection
             for row in queryset.select_related("plan"):
                 self.delete_model(request, row)
@@ -457,8 +455,6 @@ class AttachmentAdmin(OrgScopedAdmin):
         return False  # the record describes stored bytes; nothing about it may be edited
 
     def delete_model(self, request, obj):
-        from .attachments import attachment_delete
-
         attachment_delete(attachment=obj, actor=request.user)  # audited; the file goes after commit
 
     def delete_queryset(self, request, queryset):
@@ -509,8 +505,6 @@ class ChangeRecordAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
         return request.user.has_perm("plans.add_changerecord") and admin_organisation(request) is not None
 
     def get_urls(self):
-        from django.urls import path
-
         upload = path(
             "upload/", self.admin_site.admin_view(self.upload_view), name="plans_changerecord_upload",
         )
@@ -522,14 +516,6 @@ class ChangeRecordAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
 
     def upload_view(self, request):
         """Upload one change file or a zip of them; the same importer as `manage.py import_changes`."""
-        from django.contrib import messages
-        from django.core.exceptions import PermissionDenied
-        from django.shortcuts import redirect
-        from django.template.response import TemplateResponse
-
-        from .change_forms import ChangeUploadForm
-        from .changes import changes_import
-
         if not self.has_upload_permission(request):
             raise PermissionDenied
         form = ChangeUploadForm(request.POST or None, request.FILES or None, user=request.user)

@@ -4,8 +4,10 @@ from django.apps import AppConfig
 class PlansConfig(AppConfig):
     default_auto_field = 'django.db.models.BigAutoField'
     name = 'plans'
+    verbose_name = "Plans"
 
     def ready(self):
+        # axes.signals imports axes' models, which cannot load before the app registry is ready.
         from axes.signals import user_locked_out
 
         # The people admin replaces the User admin that django.contrib.auth registers; importing

@@ -26,14 +26,21 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db import transaction
+from django.dispatch import Signal
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from . import file_content
 from .models import Attachment, Plan, PlanVersion
-from .services import ServiceError, audit_record, member_check
+from .services import ServiceError, audit_record, member_check, plan_edit_refusal
+from .storage import delete_files_on_commit
 
 logger = logging.getLogger(__name__)
+
+# Sent inside the deleting transaction, before the plans go, with `plan_ids` and `actor`. A hook
+# because plans may not import reviews (the apps depend one way): reviews connects to it in its
+# AppConfig.ready() to tell the reviewers of pending reviews that the plan is gone.
+plan_deleting = Signal()
 
 CHUNK = 64 * 1024
 
@@ -292,8 +299,9 @@ def attachment_check(uploaded_file) -> tuple[str, FileKind, Scan]:
 def attachment_upload(*, plan: Plan, actor, uploaded_file) -> Attachment:
     """Check, store and record an upload; the stored file is removed again if recording fails."""
     member_check(plan=plan, actor=actor)
-    if plan.status == Plan.Status.ARCHIVED:
-        raise _refuse("This plan is archived, so files cannot be added. Restore it first.", "archived")
+    refusal = plan_edit_refusal(plan, attachments=True)
+    if refusal is not None:
+        raise refusal
     name, kind, scan = attachment_check(uploaded_file)
     path = f"attachments/plan-{plan.pk}/{uuid.uuid4().hex}"
     uploaded_file.seek(0)
@@ -349,20 +357,6 @@ def attachment_open(*, attachment: Attachment, actor):
     return spool
 
 
-def _delete_files_on_commit(paths: list[str]) -> None:
-    paths = [p for p in paths if p]
-
-    def delete():
-        for path in paths:
-            try:
-                default_storage.delete(path)
-            except Exception:  # noqa: BLE001 - a leftover file is logged, the deletion stands
-                logger.exception("could not delete stored file %s", path)
-
-    if paths:
-        transaction.on_commit(delete)
-
-
 def attachment_delete(*, attachment: Attachment, actor) -> None:
     """Delete the record (audited); the stored file goes once the transaction has committed."""
     member_check(plan=attachment.plan, actor=actor)
@@ -372,7 +366,7 @@ def attachment_delete(*, attachment: Attachment, actor) -> None:
         path = attachment.storage_path
         attachment.delete()
         audit_record(plan=plan, actor=actor, action="attachment_deleted", details=details)
-        _delete_files_on_commit([path])
+        delete_files_on_commit([path])
 
 
 def plan_stored_paths(plan_ids) -> list[str]:
@@ -395,10 +389,11 @@ def plan_delete(*, plan: Plan, actor) -> None:
     with transaction.atomic():
         paths = plan_stored_paths([plan.pk])
         plan_id, title, org = plan.pk, plan.title, plan.org
+        plan_deleting.send(sender=Plan, plan_ids=[plan_id], actor=actor)
         plan.delete()
         audit_record(org=org, actor=actor, action="plan_deleted",
                      details={"plan": plan_id, "title": title, "stored_files": len(paths)})
-        _delete_files_on_commit(paths)
+        delete_files_on_commit(paths)
     logger.info("plan %s (%s) deleted by %s with %d stored files", plan_id, title, actor, len(paths))
 
 
@@ -411,11 +406,12 @@ def plans_delete(*, queryset, actor) -> int:
         ids = [plan.pk for plan in plans]
         paths = plan_stored_paths(ids)
         count = len(ids)
+        plan_deleting.send(sender=Plan, plan_ids=ids, actor=actor)
         Plan.objects.filter(pk__in=ids).delete()
         for plan in plans:
             audit_record(org=plan.org, actor=actor, action="plan_deleted",
                          details={"plan": plan.pk, "title": plan.title})
-        _delete_files_on_commit(paths)
+        delete_files_on_commit(paths)
     logger.info("%d plans deleted by %s with %d stored files", count, actor, len(paths))
     return count
 

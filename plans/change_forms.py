@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from bcp_site.limits import day_start
+from bcp_site.text import display_name
 
 from .models import Plan
 from .selectors import organisation_for
@@ -50,7 +51,7 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "Any action")] + [(a, a.replace("_", " ")) for a in actions]
         self.fields["actor"].queryset = members
-        self.fields["actor"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        self.fields["actor"].label_from_instance = display_name
 
     def clean(self):
         data = super().clean()

@@ -15,6 +15,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
 
+from bcp_site.text import csv_cell
+
 from .change_forms import AuditFilterForm
 from .changes import plan_changes
 from .models import Audit, Plan
@@ -23,8 +25,6 @@ from .selectors import get_plan_for_user, organisation_for
 AUDIT_PAGE_SIZE = 50
 CHANGES_PAGE_SIZE = 50
 AUDIT_PERM = "plans.view_audit"
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @login_required
@@ -75,12 +75,6 @@ def _audit_page(request, *, entries, org_id, org, plan):
     return render(
         request, "plans/audit/audit_list.html", {"form": form, "page": page, "plan": plan, "org": org},
     )
-
-
-def csv_cell(value) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a quote in front."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 class _Echo:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bcp_site.limits import ID_MAX, JSONInputError, datetime_problem, json_loads
@@ -442,18 +442,6 @@ class _ImportContext:
 
 # ---------------------------------------------------------------------------------------
 # Reads
-
-
-def annotate_review_needed(queryset: QuerySet) -> QuerySet:
-    """Annotate plans with `review_needed`: a linked change occurred after the last approval.
-
-    A plan never approved (`approved_at_utc` NULL) is never flagged: there is no approved
-    plan to re-review yet. One Exists subquery, so a list stays one query.
-    """
-    newer = ChangeLogMap.objects.filter(
-        plan=OuterRef("pk"), change__occurred_at_utc__gt=OuterRef("approved_at_utc")
-    )
-    return queryset.annotate(review_needed=Exists(newer))
 
 
 def plan_changes(plan: Plan) -> QuerySet:

@@ -13,6 +13,8 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from templates_app.values import format_minutes
+
 from .models import Risk
 from .risk import BANDS, IMPACT_SCORES, LIKELIHOOD_SCORES
 
@@ -88,8 +90,6 @@ def risk_heatmap(risks: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _minutes_label(minutes: int | None) -> str:
-    from templates_app.values import format_minutes
-
     return "not set" if minutes is None else format_minutes(minutes)
 
 

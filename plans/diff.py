@@ -31,6 +31,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from templates_app.schema import template_sections
+from templates_app.values import display_value, format_minutes
+
 from .models import Process, Risk
 
 LIST_TITLES = {"contacts": "Contacts", "processes": "Critical processes", "risks": "Risks"}
@@ -65,8 +68,6 @@ def _kind(old: Any, new: Any) -> str:
 
 def row_value_display(value: Any, how) -> str:
     """A snapshot value as the reader sees it (minutes in hours, choices by label, lists joined)."""
-    from templates_app.values import format_minutes
-
     if _empty(value):
         return ""
     if how == "minutes":
@@ -79,8 +80,6 @@ def row_value_display(value: Any, how) -> str:
 
 
 def _section_changes(section: dict, old: dict, new: dict, contacts: dict, users: dict | None) -> list[dict]:
-    from templates_app.values import display_value
-
     changes = []
     for field in section["fields"]:
         before, after = old.get(field["key"]), new.get(field["key"])
@@ -137,8 +136,6 @@ def version_diff(template, old_content: dict, new_content: dict, *, sections=Non
     (`templates_app.schema.template_sections(template)`) is given. `users` (id -> name)
     names user-reference fields; contacts are named from the two contents' snapshots.
     """
-    from templates_app.schema import template_sections
-
     old_content, new_content = old_content or {}, new_content or {}
     if sections is None:
         sections = template_sections(template)

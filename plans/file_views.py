@@ -28,7 +28,7 @@ from .exports import CONTENT_TYPES, KINDS, export_filename, export_find, hash_st
 from .file_forms import AttachmentUploadForm, VerifyExportForm
 from .models import Attachment
 from .selectors import get_plan_for_user, organisation_for
-from .services import ServiceError
+from .services import ServiceError, plan_edit_refusal
 from .submissions import AlreadySaved, already_saved_redirect, submitted_once
 
 ATTACHMENTS_PER_PAGE = 25
@@ -98,10 +98,13 @@ def _attachment_list(request, pk, *, size_limit):
                 return redirect(reverse("plans:plan_detail", args=[plan.pk]) + "#attachments")
         status = 400
     attachments = plan.attachments.select_related("uploaded_by_user").order_by("-uploaded_at_utc", "-id")
+    refusal = plan_edit_refusal(plan, attachments=True)
     page = Paginator(attachments, ATTACHMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "plans/attachments/list.html", {
         "plan": plan, "page": page, "form": form, "max_bytes": max_bytes(),
-        "can_upload": request.user.has_perm("plans.add_attachment"),
+        "can_upload": request.user.has_perm("plans.add_attachment") and refusal is None,
+        "upload_refusal": refusal.message if refusal is not None and request.user.has_perm("plans.add_attachment")
+        else "",
         "can_delete": request.user.has_perm("plans.delete_attachment"),
     }, status=status)
 

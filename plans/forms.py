@@ -10,7 +10,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import F
 
+from bcp_site.text import display_name
 from templates_app.models import Template
+from templates_app.values import format_duration_input, format_minutes, parse_duration
 
 from .models import Contact, Plan, Process, Risk
 from .submissions import SubmissionTokenField
@@ -37,15 +39,11 @@ class DurationMinutesField(forms.Field):
         self.widget.attrs.setdefault("placeholder", "e.g. 4h, 90m or 240")
 
     def prepare_value(self, value):
-        from templates_app.values import format_duration_input
-
         if isinstance(value, int) and not isinstance(value, bool):
             return format_duration_input(value)
         return value
 
     def to_python(self, value):
-        from templates_app.values import parse_duration
-
         if value is None or str(value).strip() == "":
             return None
         try:  # within 0 .. 2**31-1 minutes, the INT columns (bcp_site.limits)
@@ -70,7 +68,7 @@ class PlanCreateForm(forms.Form):
     def __init__(self, *args, members, org_id, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = members
-        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        self.fields["owner"].label_from_instance = display_name
         # The organisation's own templates and the global ones; its own default first.
         self.fields["template"].queryset = Template.objects.offered_to(org_id).order_by(
             "-is_default", F("org").desc(nulls_last=True), "name", "version"
@@ -131,8 +129,6 @@ class ProcessForm(EditRevisionForm, forms.ModelForm):
         return seen
 
     def clean(self):
-        from templates_app.values import format_minutes
-
         cleaned = super().clean()
         rto, mtpd = cleaned.get("rto_minutes"), cleaned.get("mtpd_minutes")
         if rto is not None and mtpd is not None and rto > mtpd:
@@ -167,7 +163,7 @@ class RiskForm(EditRevisionForm, forms.ModelForm):
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner_user"].queryset = members
-        self.fields["owner_user"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        self.fields["owner_user"].label_from_instance = display_name
 
     def service_values(self) -> dict:
         return {f: self.cleaned_data.get(f) for f in self.Meta.fields}
@@ -198,7 +194,7 @@ class PlanFilterForm(forms.Form):
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = members
-        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        self.fields["owner"].label_from_instance = display_name
 
     def filters(self) -> dict:
         if not self.is_valid():

@@ -1,9 +1,11 @@
 """Reads of plans, shared by pages, exports and commands."""
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
-from .models import Membership, Organisation, Plan
+from .models import ChangeLogMap, Membership, Organisation, Plan
 
 
 def organisation_for(user) -> Organisation | None:
@@ -34,12 +36,22 @@ def get_plan_for_user(user, pk, *, perm: str | None = None, queryset=None) -> Pl
 
 def organisation_members(org_id):
     """Users of an organisation, by name (a queryset: one query when evaluated)."""
-    from django.contrib.auth import get_user_model
-
     return (
         get_user_model().objects.filter(membership__organisation_id=org_id, is_active=True)
         .order_by("first_name", "last_name", "username")
     )
+
+
+def annotate_review_needed(queryset: QuerySet) -> QuerySet:
+    """Annotate plans with `review_needed`: a linked change occurred after the last approval.
+
+    A plan never approved (`approved_at_utc` NULL) is never flagged: there is no approved
+    plan to re-review yet. One Exists subquery, so a list stays one query.
+    """
+    newer = ChangeLogMap.objects.filter(
+        plan=OuterRef("pk"), change__occurred_at_utc__gt=OuterRef("approved_at_utc")
+    )
+    return queryset.annotate(review_needed=Exists(newer))
 
 
 def plan_list_for_user(user, *, status: str = "", owner_id=None, search: str = ""):
@@ -47,8 +59,6 @@ def plan_list_for_user(user, *, status: str = "", owner_id=None, search: str = "
 
     The wide JSON working copy is deferred: the list never shows it.
     """
-    from .changes import annotate_review_needed
-
     qs = Plan.objects.visible_to(user).select_related("owner_user", "current_version").defer(
         "draft_content_json", "current_version__content_json"
     )
@@ -70,8 +80,6 @@ def plan_detail_queryset():
 
 def colleagues_of(user):
     """Active users of `user`'s organisation, by name (a queryset: one query when evaluated)."""
-    from django.contrib.auth import get_user_model
-
     if not getattr(user, "is_authenticated", False):
         return get_user_model().objects.none()
     return (

@@ -9,10 +9,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bcp_site.errors import ServiceError
+from bcp_site.text import display_name
 from templates_app.models import Template
-from templates_app.schema import content_carry_over, default_content, template_sections
+from templates_app.schema import content_carry_over, default_content, template_sections, validate_content
 
 from .models import Audit, Contact, Membership, Organisation, Plan, PlanVersion, Process, Risk
+from .risk import risk_rating
 
 
 def audit_record(
@@ -82,7 +84,7 @@ def risk_snapshot(risk: Risk) -> dict[str, Any]:
         "impact": risk.impact,
         "rating": risk.rating,
         "mitigation": risk.mitigation,
-        "owner": (owner.get_full_name() or owner.get_username()) if owner else "",
+        "owner": display_name(owner),
         "owner_user_id": risk.owner_user_id,
     }
 
@@ -104,12 +106,21 @@ def working_copy_content(plan: Plan) -> dict[str, Any]:
     return content
 
 
-def working_copy_unchanged(plan: Plan, version: PlanVersion | None) -> bool:
-    """Whether saving a revision now would store exactly `version` again: same content, same
-    template version (three queries). False when there is no version."""
+def working_copy_differs(plan: Plan, *, active: PlanVersion | None = None,
+                         content: dict[str, Any] | None = None) -> bool:
+    """Whether the working copy and live rows differ from `active` (default: the plan's active
+    version): the one home of "unsaved changes". True when there is no version.
+
+    Same content and same template version means saving a revision now would store `active`
+    again. Queries: the active version unless passed or loaded, and three for the live rows
+    unless `content` (as `working_copy_content` shapes it) is passed.
+    """
+    version = active if active is not None else plan.current_version
     if version is None:
-        return False
-    return version.template_id == plan.template_id and version.content_json == working_copy_content(plan)
+        return True
+    if content is None:
+        content = working_copy_content(plan)
+    return version.template_id != plan.template_id or version.content_json != content
 
 
 def version_create(*, plan: Plan, actor, note: str = "") -> PlanVersion:
@@ -171,13 +182,15 @@ def plan_create(*, organisation: Organisation, template, title: str, owner, acto
     return plan
 
 
-def plan_edit_refusal(plan: Plan) -> ServiceError | None:
+def plan_edit_refusal(plan: Plan, *, attachments: bool = False) -> ServiceError | None:
     """Why the plan's working copy and rows cannot change now, or None (the one home of the edit lock).
 
     In review: the submitted version must not move under the reviewers. Archived: restore
-    it first. Pages, admin and services all ask this function.
+    it first. Pages, admin and services all ask this function. `attachments=True` asks about
+    adding files: they are not part of a version, so they may be added while the plan is in
+    review (the uploader then counts as a contributor: four eyes); only archived refuses.
     """
-    if plan.status == Plan.Status.IN_REVIEW:
+    if plan.status == Plan.Status.IN_REVIEW and not attachments:
         return ServiceError(
             "This plan is in review, so it cannot be changed. Withdraw it from review, "
             "or wait for the reviewers' decision.",
@@ -233,7 +246,7 @@ def _lock_for_edit(*, plan: Plan, actor, expected_revision: int | None) -> Plan:
         last = locked.audit_entries.select_related("actor_user").order_by("-at_utc", "-id").first()
         who = ""
         if last is not None and last.actor_user is not None:
-            who = last.actor_user.get_full_name() or last.actor_user.get_username()
+            who = display_name(last.actor_user)
         raise ServiceError(
             f"{who or 'Someone else'} saved this plan after you opened this form, so your changes were "
             "not saved and nothing was overwritten. Your input is still below: open the plan in another "
@@ -415,8 +428,6 @@ def process_delete(*, plan: Plan, actor, expected_revision: int | None, process_
 def risk_save(*, plan: Plan, actor, expected_revision: int | None, values: dict[str, Any],
               risk_id: int | None = None) -> Risk:
     """Add or change a risk; the rating is computed from likelihood and impact (`plans.risk`)."""
-    from .risk import risk_rating
-
     def rate(row: Risk) -> dict[str, tuple]:
         old = row.rating
         row.rating = risk_rating(row.likelihood, row.impact)
@@ -441,8 +452,6 @@ def revision_save(*, plan: Plan, actor, note: str, expected_revision: int | None
     holds: an unchanged plan is approved again only by re-confirmation
     (`reviews.services.plan_reconfirm`), never as a copy under a new number.
     """
-    from templates_app.schema import validate_content
-
     note = (note or "").strip()
     if not note:
         raise ServiceError("Write a change note: say what changed in this revision.", code="note_required")
@@ -455,7 +464,7 @@ def revision_save(*, plan: Plan, actor, note: str, expected_revision: int | None
                 code="invalid_content", problems=[str(p) for p in problems],
             )
         active = locked.current_version
-        if working_copy_unchanged(locked, active):
+        if active is not None and not working_copy_differs(locked, active=active):
             # Raising rolls back what _lock_for_edit did (an approved plan going back to draft).
             raise ServiceError(
                 f"Nothing has changed since version {active.version_number}, so there is no new revision to save.",

@@ -15,7 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from templates_app.schema import template_sections, validate_content
+from bcp_site.text import display_name
+from templates_app.forms import build_section_form
+from templates_app.schema import content_carry_over, template_sections, validate_content
+from templates_app.values import display_value, table_display
 
 from . import services
 from .charts import recovery_chart_svg, risk_heatmap
@@ -30,8 +33,9 @@ from .forms import (
     TemplateChangeForm,
     VersionCreateForm,
 )
+from .hooks import plan_page_context
 from .models import Contact, Plan, Process, Risk
-from .selectors import colleagues_of, get_plan_for_user, plan_detail_queryset, plan_list_for_user
+from .selectors import colleagues_of, get_plan_for_user, organisation_for, plan_detail_queryset, plan_list_for_user
 from .services import ServiceError, contact_snapshot, process_snapshot, risk_snapshot
 from .submissions import AlreadySaved, already_saved_redirect, submitted_once
 
@@ -46,8 +50,6 @@ VERSIONS_ON_PLAN_PAGE = 5
 
 def _display_sections(sections, content, *, contacts, users) -> list[dict]:
     """Sections with each field's value ready to show (text, or a table's headers and rows)."""
-    from templates_app.values import display_value, table_display
-
     shown = []
     for section in sections:
         values = (content or {}).get(section["key"]) or {}
@@ -65,7 +67,7 @@ def _display_sections(sections, content, *, contacts, users) -> list[dict]:
 
 
 def _user_labels(users) -> dict:
-    return {u.pk: (u.get_full_name() or u.get_username()) for u in users}
+    return {u.pk: display_name(u) for u in users}
 
 
 def _contact_labels(contacts: list[dict]) -> dict:
@@ -89,10 +91,10 @@ def _with_revision(data, revision: int):
 
 
 def _editable_notice(plan: Plan) -> str:
-    if plan.status == Plan.Status.IN_REVIEW:
-        return "This plan is in review: it cannot be changed until it is withdrawn or decided."
-    if plan.status == Plan.Status.ARCHIVED:
-        return "This plan is archived: restore it before changing it."
+    """Why the plan cannot change now (the edit lock, `services.plan_edit_refusal`), or what saving does."""
+    refusal = services.plan_edit_refusal(plan)
+    if refusal is not None:
+        return refusal.message
     if plan.status == Plan.Status.APPROVED:
         return ("This plan is approved. Saving a change starts a new draft revision; the approved "
                 "version stays available until the new one is approved.")
@@ -118,8 +120,6 @@ def plan_list(request):
 @permission_required("plans.add_plan", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def plan_create(request):
-    from .selectors import organisation_for
-
     organisation = organisation_for(request.user)
     if organisation is None:
         raise PermissionDenied("You are not a member of an organisation, so you cannot create plans.")
@@ -158,12 +158,13 @@ def plan_detail(request, pk):
     users = _user_labels(colleagues_of(request.user)) if _has_user_fields(sections) else {}
     working = {**(plan.draft_content_json or {}), "contacts": contacts, "processes": processes, "risks": risks}
     active = plan.current_version
-    unsaved = active is None or active.content_json != working
+    unsaved = services.working_copy_differs(plan, active=active, content=working)
     versions = list(
         plan.versions.select_related("authored_by_user").defer("content_json").order_by("-version_number")
         [:VERSIONS_ON_PLAN_PAGE + 1]
     )
     audit = list(plan.audit_entries.select_related("actor_user").order_by("-at_utc", "-id")[:AUDIT_ON_PLAN_PAGE])
+    may_edit = request.user.has_perm(EDIT_PERM)
     return render(request, "plans/plan_detail.html", {
         "plan": plan,
         "sections": _display_sections(sections, plan.draft_content_json, contacts=_contact_labels(contacts),
@@ -172,8 +173,11 @@ def plan_detail(request, pk):
         "heatmap": risk_heatmap(risks), "recovery_svg": recovery_chart_svg(processes),
         "unsaved": unsaved, "active": active,
         "versions": versions[:VERSIONS_ON_PLAN_PAGE], "more_versions": len(versions) > VERSIONS_ON_PLAN_PAGE,
-        "audit": audit, "can_edit": request.user.has_perm(EDIT_PERM),
+        "audit": audit,
+        # Edit controls only when the role allows it and the edit lock does not hold.
+        "may_edit": may_edit, "can_edit": may_edit and services.plan_edit_refusal(plan) is None,
         "editable_notice": _editable_notice(plan),
+        **plan_page_context(request=request, plan=plan),  # the workflow panel's answers (reviews)
     })
 
 
@@ -182,8 +186,6 @@ def plan_detail(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def section_edit(request, pk, section_key):
-    from templates_app.forms import build_section_form
-
     plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM, queryset=plan_detail_queryset())
     section = next((s for s in template_sections(plan.template) if s["key"] == section_key), None)
     if section is None:
@@ -310,11 +312,6 @@ def row_delete(request, pk, kind, row_id):
 
 # --- versions ----------------------------------------------------------------------------
 
-def _working_content(plan: Plan) -> dict:
-    """The working copy plus the live rows, shaped like a version's content_json (three queries)."""
-    return {**(plan.draft_content_json or {}), **services.plan_snapshot(plan)}
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def version_create(request, pk):
@@ -347,7 +344,7 @@ def version_create(request, pk):
         problems = validate_content(plan.template, plan.draft_content_json or {})
     sections = template_sections(plan.template)
     active = plan.current_version
-    diff = version_diff(plan.template, active.content_json if active else {}, _working_content(plan),
+    diff = version_diff(plan.template, active.content_json if active else {}, services.working_copy_content(plan),
                         sections=sections)
     return render(request, "plans/version_create.html", {
         "plan": plan, "form": form, "problems": problems, "diff": diff, "active": active,
@@ -411,7 +408,7 @@ def version_compare(request, pk):
         raise Http404("This plan has no version with that number.")
     old = found[old_number]
     if new_number is None:
-        new, new_content = None, _working_content(plan)
+        new, new_content = None, services.working_copy_content(plan)
     else:
         new, new_content = found[new_number], found[new_number].content_json
     # Laid out with the newer side's template version (the working copy's is the plan's).
@@ -433,9 +430,6 @@ def template_change(request, pk):
     First POST: a preview listing the values whose field the chosen version lacks. Second
     POST (confirm): the move. Versions already saved keep the template they were written with.
     """
-    from templates_app.schema import content_carry_over
-    from templates_app.values import display_value
-
     plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM, queryset=plan_detail_queryset())
     choices = services.template_versions_for(plan)
     form = TemplateChangeForm(request.POST or None, choices=choices,

@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bcp_site.security import client_ip
+from bcp_site.text import csv_cell
 from plans.selectors import get_plan_for_user
 from plans.services import ServiceError
 
@@ -190,12 +191,6 @@ def coverage(request, pk):
     )
 
 
-def _csv_cell(value) -> str:
-    """Neutralise spreadsheet formulas in names people can type."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @login_required
 def coverage_csv(request, pk):
     plan = get_plan_for_user(request.user, pk, perm="plans.view_plan")
@@ -208,7 +203,7 @@ def coverage_csv(request, pk):
     for row in result.rows:
         user = row.user
         writer.writerow([
-            _csv_cell(user.get_username()), _csv_cell(user.get_full_name()), _csv_cell(user.email), version,
+            csv_cell(user.get_username()), csv_cell(user.get_full_name()), csv_cell(user.email), version,
             "acknowledged" if row.acknowledged else "outstanding",
             row.ack_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if row.ack_at else "",
         ])

@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bcp_site.mail import render_email
+from bcp_site.text import display_name
 from plans.models import Membership, Plan, PlanVersion
 from plans.services import ServiceError, audit_record
 from templates_app.schema import template_sections
@@ -212,6 +213,35 @@ class LinkState:
     NOT_APPROVED = "not_approved"  # the plan has no approved version (approval was undone)
 
 
+# What a person is told when a version cannot be acknowledged (`acknowledgeable`'s reasons).
+ACK_REFUSALS = {
+    LinkState.INACTIVE: "This account is deactivated, so it cannot acknowledge plans.",
+    LinkState.ARCHIVED: "This plan is archived: there is nothing to acknowledge.",
+    LinkState.NOT_APPROVED: "This plan has no approved version to acknowledge.",
+    LinkState.SUPERSEDED: "A newer version of this plan has been approved since; read that version and "
+                          "acknowledge it instead.",
+}
+
+
+def acknowledgeable(plan: Plan, version_number: int | None = None, *, user=None) -> str | None:
+    """Why `version_number` of the plan cannot be acknowledged now (a `LinkState` code), or None.
+
+    The one home of the rule: only the approved version of a plan that is not archived, by an
+    active person (`user`, when given). `version_number` None asks about the approved version.
+    Runs one query unless the plan's approved version is loaded.
+    """
+    if user is not None and not user.is_active:
+        return LinkState.INACTIVE
+    if plan.status == Plan.Status.ARCHIVED:
+        return LinkState.ARCHIVED
+    approved = _approved_number(plan)
+    if approved is None or (version_number is not None and approved < int(version_number)):
+        return LinkState.NOT_APPROVED
+    if version_number is not None and approved > int(version_number):
+        return LinkState.SUPERSEDED
+    return None
+
+
 @dataclass
 class AckTarget:
     """What a link points at, resolved from the database, and whether it can be acknowledged now."""
@@ -242,16 +272,7 @@ def ack_link_target(claim: AckClaim) -> AckTarget:
     if version is None:
         raise AckLinkInvalid("version gone")
     approved = plan.approved_version
-    if not user.is_active:
-        state = LinkState.INACTIVE
-    elif plan.status == Plan.Status.ARCHIVED:
-        state = LinkState.ARCHIVED
-    elif approved is None or approved.version_number < version.version_number:
-        state = LinkState.NOT_APPROVED
-    elif approved.version_number > version.version_number:
-        state = LinkState.SUPERSEDED
-    else:
-        state = LinkState.OK
+    state = acknowledgeable(plan, version.version_number, user=user) or LinkState.OK
     ack = Ack.objects.filter(plan=plan, user=user, ack_version_number=version.version_number).first()
     return AckTarget(user=user, plan=plan, version=version, state=state, approved_version=approved, ack=ack)
 
@@ -266,19 +287,18 @@ def ack_record(*, plan: Plan, user, version_number: int, via: str) -> tuple[Ack,
     a second call returns the first acknowledgement with created=False. Audits `ack_recorded`.
     """
     if not user.is_active:
-        raise ServiceError("This account is deactivated, so it cannot acknowledge plans.", code="inactive")
+        raise ServiceError(ACK_REFUSALS[LinkState.INACTIVE], code=LinkState.INACTIVE)
     current = Plan.objects.select_related("approved_version").defer("approved_version__content_json").get(pk=plan.pk)
-    if current.status == Plan.Status.ARCHIVED:
-        raise ServiceError("This plan is archived: there is nothing to acknowledge.", code="archived")
-    approved = current.approved_version
-    if approved is None:
-        raise ServiceError("This plan has no approved version to acknowledge.", code="not_approved")
-    if approved.version_number != int(version_number):
+    refusal = acknowledgeable(current, version_number, user=user)
+    if refusal == LinkState.SUPERSEDED:
         raise ServiceError(
-            f"Version {approved.version_number} of this plan has been approved since; "
+            f"Version {current.approved_version.version_number} of this plan has been approved since; "
             f"read that version and acknowledge it instead.",
-            code="superseded",
+            code=refusal,
         )
+    if refusal is not None:
+        raise ServiceError(ACK_REFUSALS[refusal], code=refusal)
+    approved = current.approved_version
     try:
         with transaction.atomic():
             ack, created = Ack.objects.get_or_create(
@@ -422,7 +442,7 @@ def version_summary(plan: Plan, version: PlanVersion) -> dict:
 
 
 def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def _message(prefix: str, *, user, plan: Plan, version_number: int, approved_at, connection) -> EmailMultiAlternatives:
@@ -566,8 +586,7 @@ def _notices(users, *, plan: Plan, version_number: int, kind: str) -> list[AckNo
 
 def _links_job(plan_id: int, version_number: int) -> dict | None:
     plan = Plan.objects.select_related("org", "approved_version").filter(pk=plan_id).first()
-    if plan is None or plan.status == Plan.Status.ARCHIVED or plan.approved_version is None \
-            or plan.approved_version.version_number != version_number:
+    if plan is None or acknowledgeable(plan, version_number) is not None:
         logger.info("Not sending acknowledgement links for plan %s v%s: no longer its approved version",
                     plan_id, version_number)
         return None
@@ -651,8 +670,8 @@ def ack_link_resend(*, plan: Plan, user) -> int:
     Returns the version number the new link is for.
     """
     plan = Plan.objects.select_related("org", "approved_version").get(pk=plan.pk)
-    if plan.status == Plan.Status.ARCHIVED or plan.approved_version is None:
-        raise ServiceError("This plan has no approved version to acknowledge.", code="not_approved")
+    if acknowledgeable(plan) is not None:
+        raise ServiceError(ACK_REFUSALS[LinkState.NOT_APPROVED], code=LinkState.NOT_APPROVED)
     if not user.is_active or not user.email:
         raise ServiceError("There is no active account with an email address to send the link to.", code="inactive")
     number = plan.approved_version.version_number
@@ -671,7 +690,7 @@ def ack_link_request_by_email(*, plan_id: int, email: str) -> bool:
     is silent here (a refusal would only happen for addresses that are on the list).
     """
     plan = Plan.objects.select_related("org", "approved_version").filter(pk=plan_id).first()
-    if plan is None or plan.status == Plan.Status.ARCHIVED or plan.approved_version is None:
+    if plan is None or acknowledgeable(plan) is not None:
         return False
     email = (email or "").strip()
     if not email:
@@ -727,6 +746,8 @@ def ack_reminders_send(*, days: int = 7, today: date | None = None) -> ReminderS
         .order_by("pk")
     )
     for plan in plans:
+        if acknowledgeable(plan) is not None:  # the query above narrows; this is the rule
+            continue
         summary.plans += 1
         number = plan.approved_version.version_number
         with transaction.atomic():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from bcp_site.text import display_name
 from plans.models import Audit, Plan, PlanVersion
 from templates_app.schema import template_sections
 
@@ -20,7 +21,7 @@ Status = Plan.Status
 
 
 def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 # Until templates mark which field is the next review date (decision 5, template roles), the

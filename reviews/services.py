@@ -34,9 +34,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bcp_site.mail import render_email
+from bcp_site.text import display_name
+from plans import exports
 from plans.models import Plan, PlanVersion
-from plans.services import ServiceError, audit_record, member_check, working_copy_unchanged
+from plans.services import ServiceError, audit_record, member_check, working_copy_differs
 
+from . import acks
 from .contributors import (
     NEVER,
     _approvals_before,
@@ -45,20 +48,24 @@ from .contributors import (
     revision_contributors,
 )
 from .models import Review
+from .permissions import (  # noqa: F401  (the PERM_* names are read as services.PERM_* by callers)
+    PERM_APPROVE,
+    PERM_ARCHIVE,
+    PERM_REQUEST_CHANGES,
+    PERM_RESTORE,
+    PERM_SUBMIT,
+    already_approved_refusal,
+    withdraw_refusal,
+)
 
 logger = logging.getLogger(__name__)
 
 Status = Plan.Status
 
-PERM_SUBMIT = "plans.submit_plan"
-PERM_APPROVE = "plans.approve_plan"
-PERM_REQUEST_CHANGES = "plans.request_changes_plan"
-PERM_ARCHIVE = "plans.archive_plan"
-PERM_RESTORE = "plans.restore_plan"
 
 
 def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -98,13 +105,6 @@ def eligible_reviewers(plan: Plan, *, actor=None, version: PlanVersion | None = 
 def current_round(plan: Plan) -> int:
     """The latest review round of the plan (0 before the first submission). One query."""
     return plan.reviews.aggregate(n=Max("round_number"))["n"] or 0
-
-
-def working_copy_is_saved(plan: Plan) -> bool:
-    """Whether the working copy and live rows equal the active version (four queries)."""
-    if plan.current_version_id is None:
-        return False
-    return working_copy_unchanged(plan, PlanVersion.objects.get(pk=plan.current_version_id))
 
 
 def independence_refusal(review: Review, actor) -> str | None:
@@ -212,16 +212,14 @@ def plan_submit_for_review(*, plan: Plan, actor, reviewers: Iterable) -> list[Re
         if locked.status != Status.DRAFT:
             raise _refuse_transition(locked, "submit")
         version = locked.current_version
-        if version is None or not working_copy_is_saved(locked):
+        if version is None or working_copy_differs(locked, active=version):
             raise ServiceError(
                 "Save a revision first: the working copy has changes that are not in a saved version.",
                 code="unsaved_changes",
             )
-        if locked.approved_version_id == version.pk:
-            raise ServiceError(
-                f"Version {version.version_number} is already approved. Make your changes and save a revision first.",
-                code="already_approved",
-            )
+        refusal = already_approved_refusal(locked, version)
+        if refusal is not None:
+            raise ServiceError(refusal, code="already_approved")
         reviews = _open_round(locked, version=version, actor=actor, reviewers=reviewers,
                               action="submitted_for_review")
     plan.status = locked.status
@@ -246,7 +244,7 @@ def plan_reconfirm(*, plan: Plan, actor, reviewers: Iterable) -> list[Review]:
                 code="invalid_transition",
             )
         version = locked.approved_version
-        if version is None or locked.current_version_id != version.pk or not working_copy_unchanged(locked, version):
+        if version is None or locked.current_version_id != version.pk or working_copy_differs(locked, active=version):
             raise ServiceError(
                 "This plan has changes that are not approved: save a revision and submit it for review instead.",
                 code="unsaved_changes",
@@ -321,13 +319,10 @@ def plan_withdraw(*, plan: Plan, actor) -> Plan:
         round_reviews = list(
             locked.reviews.select_for_update().filter(round_number=round_number)
         )
-        submitters = {r.requested_by_user_id for r in round_reviews}
-        if actor.pk not in submitters and actor.pk != locked.owner_user_id:
-            raise ServiceError(
-                "Only the person who submitted this plan, or its owner, can withdraw it from review.",
-                code="not_submitter",
-            )
-        cancelled = _cancel_pending(round_reviews)
+        refusal = withdraw_refusal(locked, actor, submitter_ids=(r.requested_by_user_id for r in round_reviews))
+        if refusal is not None:
+            raise ServiceError(refusal, code="not_submitter")
+        cancelled = _cancel_pending(round_reviews, reason=f"{_name(actor)} withdrew the plan from review.")
         reconfirming = bool(round_reviews) and round_reviews[0].version_id == locked.approved_version_id
         locked.status = Status.APPROVED if reconfirming else Status.DRAFT
         locked.save(update_fields=["status", "updated_at"])
@@ -343,14 +338,25 @@ def plan_withdraw(*, plan: Plan, actor) -> Plan:
     return locked
 
 
-def _cancel_pending(reviews: Iterable[Review]) -> list[str]:
-    names = []
+def _cancel_pending(reviews: Iterable[Review], *, reason: str) -> list[str]:
+    """Cancel the pending reviews among `reviews`; each reviewer is emailed `reason` after the commit."""
+    cancelled = []
     for review in reviews:
         if review.status == Review.Status.PENDING:
             review.status = Review.Status.CANCELLED
             review.save(update_fields=["status"])  # save(): history records it
-            names.append(review.reviewer_user.get_username())
-    return names
+            cancelled.append(review)
+    _mail_cancelled_on_commit(cancelled, reason=reason)
+    return [review.reviewer_user.get_username() for review in cancelled]
+
+
+def reviews_cancel_for_deleted_plans(sender, *, plan_ids, actor, **kwargs) -> None:
+    """Receiver of `plans.attachments.plan_deleting`: the pending reviews of plans about to be
+    deleted go with them (they cascade); their reviewers are emailed after the commit."""
+    pending = Review.objects.filter(plan_id__in=plan_ids, status=Review.Status.PENDING).select_related(
+        "plan", "version", "reviewer_user"
+    )
+    _mail_cancelled_on_commit(list(pending), reason=f"{_name(actor)} deleted the plan.", plan_deleted=True)
 
 
 def _lock_review_for_decision(*, review: Review, actor, perm: str, perm_message: str, verb: str):
@@ -384,7 +390,8 @@ def review_approve(*, review: Review, actor) -> Review:
     """Record the reviewer's approval; when every review of the round is approved, approve the plan.
 
     Final approval sets `approved_at_utc`, `approved_version` (the submitted version) and
-    status approved, and after the commit stores the version's exports and sends the
+    status approved, records the approval on the version (`approved_at_utc`, `approval_round`:
+    the first approval only), and after the commit stores the version's exports and sends the
     acknowledgement links. Final approval of a re-confirmation (`plan_reconfirm`) moves
     `approved_at_utc` only: the version's exports and acknowledgement links were issued
     when it was first approved, and acknowledgements of it still hold.
@@ -416,6 +423,10 @@ def review_approve(*, review: Review, actor) -> Review:
             plan.approved_at_utc = now
             plan.approved_version = locked.version
             plan.save(update_fields=["status", "approved_at_utc", "approved_version", "updated_at"])
+            version = locked.version
+            if version.approved_at_utc is None:  # a re-confirmation keeps the version's first approval
+                version.approved_at_utc, version.approval_round = now, locked.round_number
+                version.save(update_fields=["approved_at_utc", "approval_round"])
             details = {
                 "from": Status.IN_REVIEW, "to": Status.APPROVED, "version": locked.version.version_number,
                 "round": locked.round_number,
@@ -448,7 +459,9 @@ def review_request_changes(*, review: Review, actor, notes: str) -> Review:
         locked.notes = notes
         locked.save(update_fields=["status", "decided_at_utc", "notes"])
         others = plan.reviews.select_for_update().filter(round_number=locked.round_number).exclude(pk=locked.pk)
-        cancelled = _cancel_pending(others)
+        cancelled = _cancel_pending(
+            others, reason=f"{_name(actor)} requested changes, so the plan is back in draft and this round is over."
+        )
         plan.status = Status.DRAFT
         plan.save(update_fields=["status", "updated_at"])
         audit_record(
@@ -475,6 +488,9 @@ def plan_archive(*, plan: Plan, actor) -> Plan:
             raise _refuse_transition(locked, "archive")
         locked.status = Status.ARCHIVED
         locked.save(update_fields=["status", "updated_at"])
+        # None are pending in the usual flow (an approved plan's rounds are over); any left are closed.
+        _cancel_pending(locked.reviews.select_for_update().filter(status=Review.Status.PENDING),
+                        reason=f"{_name(actor)} archived the plan.")
         audit_record(
             plan=locked, actor=actor, action="plan_archived",
             details={
@@ -512,10 +528,6 @@ def plan_restore(*, plan: Plan, actor) -> Plan:
 
 def _after_final_approval(plan_id: int, version_id: int, version_number: int) -> None:
     """Store the exports and send acknowledgement links; a failure is logged, never raised."""
-    from plans import exports
-
-    from . import acks
-
     try:
         exports.version_exports_store(version_id=version_id)
     except Exception:
@@ -592,3 +604,28 @@ def _mail_decision(review_id: int, *, final: bool) -> None:
         )
     except Exception:
         logger.exception("Preparing the decision mail for review %s failed", review_id)
+
+
+def _mail_cancelled_on_commit(reviews: list[Review], *, reason: str, plan_deleted: bool = False) -> None:
+    """After the commit, tell each reviewer that their pending review was cancelled, and why.
+
+    The context is taken now: a deleted plan's reviews are gone by the time the mail is sent.
+    """
+    letters = [
+        (review.reviewer_user, {
+            "plan_title": review.plan.title, "version_number": review.version.version_number,
+            "round_number": review.round_number, "reason": reason,
+            "plan_url": "" if plan_deleted else absolute_url(review.plan.get_absolute_url()),
+        })
+        for review in reviews
+    ]
+    if letters:
+        transaction.on_commit(lambda: _mail_cancelled(letters))
+
+
+def _mail_cancelled(letters: list[tuple]) -> None:
+    for user, context in letters:
+        try:
+            _send("review_cancelled", context, [user])
+        except Exception:
+            logger.exception("Preparing the cancellation mail for %s failed", user)

@@ -15,6 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bcp_site.text import display_name
 from plans.diff import version_diff
 from plans.models import Plan, PlanVersion
 from plans.selectors import get_plan_for_user
@@ -58,7 +59,7 @@ def submit(request, pk):
         except ServiceError as exc:
             form.add_error(None, exc.message)
         else:
-            names = ", ".join(r.reviewer_user.get_full_name() or r.reviewer_user.get_username() for r in reviews)
+            names = ", ".join(display_name(r.reviewer_user) for r in reviews)
             what = "for re-confirmation" if approved else "for review"
             messages.success(request, f"Submitted version {reviews[0].version.version_number} {what} by {names}.")
             return redirect(plan)
@@ -130,21 +131,16 @@ def queue(request):
 
 def _base_version(review: Review) -> tuple[PlanVersion | None, datetime | None]:
     """The last version approved before the reviewed one (None for a first approval), and, for a
-    re-confirmation, when the reviewed version was first approved (else None)."""
-    plan = review.plan
-    approvals = [
-        (entry.get("version") if isinstance(entry, dict) else None, at)
-        for entry, at in plan.audit_entries.filter(action="plan_approved").values_list("details_json", "at_utc")
-    ]
-    number = review.version.version_number
-    first_approved = min((at for n, at in approvals if n == number and at < review.requested_at_utc), default=None)
-    numbers = {n for n, _at in approvals}
-    if plan.approved_version_id:
-        numbers.add(plan.approved_version.version_number)
-    earlier = [n for n in numbers if isinstance(n, int) and n < number]
-    if first_approved is not None or not earlier:
+    re-confirmation, when the reviewed version was first approved (else None). At most one query."""
+    version = review.version
+    first_approved = version.approved_at_utc
+    if first_approved is not None and first_approved < review.requested_at_utc:
         return None, first_approved  # a re-confirmation shows the whole plan, as a first approval does
-    return plan.versions.filter(version_number=max(earlier)).first(), None
+    base = (
+        review.plan.versions.filter(version_number__lt=version.version_number, approved_at_utc__isnull=False)
+        .order_by("-version_number").first()
+    )
+    return base, None
 
 
 def _review_page(request, review: Review, *, changes_form=None, status=200):

@@ -11,9 +11,11 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from bcp_site.limits import DURATION_MAX_MINUTES
+from bcp_site.text import display_name
 
 from .schema import CONTACT_REF, USER_REF, choice_pairs, is_empty, template_sections
 
@@ -241,14 +243,11 @@ def reference_names(
     """(contacts, users) id -> name maps for display_value, for everything `content` refers to.
 
     Contact names come from the content's own "contacts" snapshot when it has one (a version
-    renders alone); otherwise one query on the contacts (of `plan` when given). Users: one
-    query. No query when nothing is referenced. Pass `sections` (from template_sections)
-    to save the section query.
+    renders alone); otherwise one query on `plan.contacts` (without a plan, unknown contacts
+    stay unnamed: this app does not import `plans`, and a contact is only ever looked up within
+    its own plan). Users: one query. No query when nothing is referenced. Pass `sections` (from
+    template_sections) to save the section query.
     """
-    from django.contrib.auth import get_user_model
-
-    from plans.models import Contact
-
     sections = sections if sections is not None else template_sections(template)
     contact_ids, user_ids = reference_ids(sections, content)
     contacts: dict[int, str] = {}
@@ -256,13 +255,10 @@ def reference_names(
     if isinstance(snapshot, list):
         contacts = {c["id"]: c.get("name", "") for c in snapshot if isinstance(c, dict) and "id" in c}
     missing = contact_ids - set(contacts)
-    if missing:
-        rows = Contact.objects.filter(pk__in=missing)
-        if plan is not None:
-            rows = rows.filter(plan=plan)
-        contacts.update(rows.values_list("pk", "name"))
+    if missing and plan is not None:
+        contacts.update(plan.contacts.filter(pk__in=missing).values_list("pk", "name"))
     users: dict[int, str] = {}
     if user_ids:
         for user in get_user_model().objects.filter(pk__in=user_ids).only("username", "first_name", "last_name"):
-            users[user.pk] = user.get_full_name() or user.get_username()
+            users[user.pk] = display_name(user)
     return contacts, users

@@ -5,6 +5,7 @@ from django import template
 from ..attachments import max_bytes
 from ..file_forms import AttachmentUploadForm
 from ..models import PlanVersion
+from ..services import plan_edit_refusal
 
 register = template.Library()
 
@@ -25,7 +26,8 @@ def plan_files_panel(context, plan):
     attachments = list(
         plan.attachments.select_related("uploaded_by_user").order_by("-uploaded_at_utc", "-id")[: PANEL_ATTACHMENTS + 1]
     )
-    can_upload = bool(user and user.has_perm("plans.add_attachment"))
+    can_upload = (bool(user and user.has_perm("plans.add_attachment"))
+                  and plan_edit_refusal(plan, attachments=True) is None)
     return {
         "plan": plan,
         "request": request,

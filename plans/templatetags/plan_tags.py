@@ -11,6 +11,8 @@
 
 from django import template
 
+from templates_app.values import format_minutes
+
 from ..charts import recovery_chart_svg, risk_heatmap
 from ..models import Process, Risk
 from ..risk import IMPACT_SCORES, LIKELIHOOD_SCORES
@@ -36,8 +38,6 @@ AUDIT_ACTIONS = {
 @register.filter
 def minutes(value):
     """Minutes in human units ("1 d 4 h"); an em dash when not set."""
-    from templates_app.values import format_minutes
-
     if value is None or value == "":
         return "—"
     return format_minutes(int(value))

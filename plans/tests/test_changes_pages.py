@@ -19,8 +19,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bcp_site.testing import make_plan
-from plans.changes import annotate_review_needed, changes_import
+from plans.changes import changes_import
 from plans.models import ChangeLogMap, ChangeRecord, Plan
+from plans.selectors import annotate_review_needed
 from plans.tests.test_changes_import import change_doc
 
 pytestmark = pytest.mark.django_db

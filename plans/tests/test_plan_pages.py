@@ -6,6 +6,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from bcp_site.testing import add_children, make_plan, make_user
+from plans.hooks import plan_page_context
 from plans.models import Audit, Contact, Plan, Process, Risk
 from plans.selectors import plan_detail_queryset
 
@@ -122,12 +123,12 @@ def test_list_is_sorted_by_last_update_and_paginated(client, org, owner, templat
 def test_list_shows_status_and_review_needed_badges(client, plan, owner, monkeypatch):
     from django.db.models import BooleanField, Value
 
-    from plans import changes
+    from plans import selectors
 
     client.force_login(owner)
     page = client.get(reverse("plans:plan_list")).content.decode()
     assert 'badge badge-draft">Draft' in page and "Review needed" not in page
-    monkeypatch.setattr(changes, "annotate_review_needed",
+    monkeypatch.setattr(selectors, "annotate_review_needed",
                         lambda qs: qs.annotate(review_needed=Value(True, output_field=BooleanField())))
     assert "Review needed" in client.get(reverse("plans:plan_list")).content.decode()
 
@@ -195,10 +196,12 @@ def _panel_queries(django_assert_max_num_queries, user, pk):
     request.user = type(user).objects.get(pk=user.pk)
     request.user.has_perm("plans.change_plan")  # the page has loaded the permissions already
     plan = plan_detail_queryset().get(pk=pk)
-    tpl = Template("{% load workflow_tags ack_tags file_tags change_tags %}{% plan_workflow_panel plan %}"
+    tpl = Template("{% load workflow_tags ack_tags file_tags change_tags %}{% plan_workflow_panel plan workflow %}"
                    "{% plan_ack_panel plan %}{% plan_files_panel plan %}{% plan_changes_panel plan %}")
     with CaptureQueriesContext(connection) as captured:
-        tpl.render(Context({"plan": plan, "request": request, "user": request.user}))
+        # The page computes the workflow panel's answers once (the reviews hook); the tags render.
+        extra = plan_page_context(request=request, plan=plan)
+        tpl.render(Context({"plan": plan, "request": request, "user": request.user, **extra}))
     return len(captured)
 
 

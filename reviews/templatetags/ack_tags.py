@@ -2,7 +2,7 @@
 
 from django import template
 
-from reviews.acks import ack_coverage
+from reviews.acks import ack_coverage, acknowledgeable
 from reviews.models import PlanDistribution
 
 register = template.Library()
@@ -28,9 +28,7 @@ def plan_ack_panel(context, plan):
         "distribution_users": [r.user for r in rows if r.user_id],
         "distribution_groups": [r.group for r in rows if r.group_id],
         "my_ack_at": my_ack_at,
-        "can_ack": bool(
-            can_view and coverage.version_number and user.is_active and plan.status != plan.Status.ARCHIVED
-        ),
+        "can_ack": bool(can_view and acknowledgeable(plan, coverage.version_number, user=user) is None),
         "can_view_coverage": can_view,
         "can_edit_distribution": bool(user and user.is_authenticated and user.has_perm("plans.change_plan")),
         "outstanding_preview": coverage.outstanding[:OUTSTANDING_PREVIEW],

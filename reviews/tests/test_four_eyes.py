@@ -66,6 +66,9 @@ def time_passes(plan, days: int) -> None:
     delta = timedelta(days=days)
     Plan.objects.filter(pk=plan.pk, approved_at_utc__isnull=False).update(approved_at_utc=F("approved_at_utc") - delta)
     PlanVersion.objects.filter(plan=plan).update(authored_at_utc=F("authored_at_utc") - delta)
+    PlanVersion.objects.filter(plan=plan, approved_at_utc__isnull=False).update(
+        approved_at_utc=F("approved_at_utc") - delta
+    )
     Audit.objects.filter(plan=plan).update(at_utc=F("at_utc") - delta)
     Review.objects.filter(plan=plan).update(requested_at_utc=F("requested_at_utc") - delta)
     Review.objects.filter(plan=plan, decided_at_utc__isnull=False).update(decided_at_utc=F("decided_at_utc") - delta)
@@ -207,7 +210,8 @@ def test_a_contributor_cannot_approve_with_the_review_admin_action(kind, client,
     review, refusal = contributor_assigned(kind, plan, owner=owner, editor=editor, reviewer=reviewer,
                                            contributor=bcp_admin)
     client.force_login(bcp_admin)
-    response = client.post(REVIEWS, {"action": "approve_reviews", "_selected_action": [review.pk]}, follow=True)
+    response = client.post(REVIEWS, {"action": "approve_reviews", "_selected_action": [review.pk],
+                                     "confirm": "yes"}, follow=True)
     assert messages_of(response) == [f"{review}: not done. {refusal}"]
     _still_undecided(review)
 
@@ -218,7 +222,8 @@ def test_a_contributor_cannot_approve_with_the_plan_admin_action(kind, client, p
     review, refusal = contributor_assigned(kind, plan, owner=owner, editor=editor, reviewer=reviewer,
                                            contributor=bcp_admin)
     client.force_login(bcp_admin)
-    response = client.post(PLANS, {"action": "approve_plans", "_selected_action": [plan.pk]}, follow=True)
+    response = client.post(PLANS, {"action": "approve_plans", "_selected_action": [plan.pk], "confirm": "yes"},
+                           follow=True)
     assert messages_of(response) == [f"{refresh(plan)}: not done. {refusal}"]
     _still_undecided(review)
 

@@ -10,6 +10,7 @@ from plans.models import Contact, Plan
 from plans.services import plan_prepare_edit, version_create
 from reviews import services
 from reviews.models import Review
+from reviews.panels import plan_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -302,8 +303,9 @@ def test_request_changes_access(client, plan, owner, reviewer, member, outsider)
 def render_panel(plan, user):
     request = RequestFactory().get("/")
     request.user = user
-    template = Template("{% load workflow_tags %}{% plan_workflow_panel plan %}")
-    return template.render(Context({"plan": Plan.objects.get(pk=plan.pk), "request": request}))
+    fresh = Plan.objects.get(pk=plan.pk)
+    template = Template("{% load workflow_tags %}{% plan_workflow_panel plan workflow %}")
+    return template.render(Context({"plan": fresh, "request": request, "workflow": plan_workflow(fresh, user)}))
 
 
 def test_panel_shows_approved_and_drafted_versions(plan, owner, reviewer):
@@ -350,15 +352,15 @@ def test_panel_runs_a_fixed_number_of_queries(org, plan, owner, reviewer, django
     fresh = Plan.objects.get(pk=plan.pk)
     request = RequestFactory().get("/")
     request.user = owner
-    template = Template("{% load workflow_tags %}{% plan_workflow_panel plan %}")
-    # versions, latest round of reviews (with people and version)
+    template = Template("{% load workflow_tags %}{% plan_workflow_panel plan workflow %}")
+    # versions, latest round of reviews (with people and version); the tag itself runs none
     with django_assert_num_queries(2):
-        template.render(Context({"plan": fresh, "request": request}))
+        template.render(Context({"plan": fresh, "request": request, "workflow": plan_workflow(fresh, owner)}))
     services.plan_withdraw(plan=plan, actor=owner)
     fresh = Plan.objects.get(pk=plan.pk)
     # versions, latest round, eligible reviewers for the submit form
     with django_assert_num_queries(3):
-        html = template.render(Context({"plan": fresh, "request": request}))
+        html = template.render(Context({"plan": fresh, "request": request, "workflow": plan_workflow(fresh, owner)}))
     assert html.count('name="reviewers"') == 6
 
 

@@ -1,0 +1,104 @@
+"""What the plan page's workflow panel shows, computed once per request by the page.
+
+The plan page lives in `plans`, which must not import `reviews`; `reviews.apps` registers
+`plan_page_context` with `plans.hooks`, and the `plan_workflow_panel` tag only renders it.
+"""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, Subquery
+
+from bcp_site.text import display_name
+from plans.models import Plan, PlanVersion
+
+from . import contributors, services
+from .forms import SubmitForReviewForm
+from .models import Review
+from .permissions import PERM_SUBMIT, plan_actions_for
+
+
+def plan_workflow(plan: Plan, user) -> dict:
+    """The workflow panel's data for `user`, in a fixed number of queries whatever the number of
+    versions, reviews or users: one for the approved and active versions (none when the plan page
+    loaded them), one for the latest review round, one for the eligible reviewers (only when the
+    user may submit a draft; one more when nobody is eligible) or for the approved version's
+    review date (an approved plan, unless the page loaded it), plus Django's per-request
+    permission cache.
+    """
+    Status = Plan.Status
+
+    # Query 1 (none when the plan page already loaded them): the approved and active versions.
+    wanted = {pk for pk in (plan.current_version_id, plan.approved_version_id) if pk}
+    cache = plan._state.fields_cache
+    cached = (cache.get("current_version"), cache.get("approved_version"))
+    versions = {v.pk: v for v in cached if v is not None and v.pk in wanted}
+    if wanted - set(versions):
+        versions = {
+            v.pk: v
+            for v in PlanVersion.objects.filter(pk__in=wanted).only(
+                "id", "plan_id", "version_number", "authored_at_utc", "authored_by_user_id", "status"
+            )
+        }
+    current = versions.get(plan.current_version_id)
+    approved = versions.get(plan.approved_version_id)
+
+    # Query 2: the reviews of the latest round, with their people.
+    latest_round = Review.objects.filter(plan=OuterRef("plan")).order_by("-round_number").values("round_number")[:1]
+    round_reviews = list(
+        Review.objects.filter(plan_id=plan.pk, round_number=Subquery(latest_round))
+        .select_related("reviewer_user", "requested_by_user", "version")
+        .defer("version__content_json")
+        .order_by("id")
+    )
+    actions = plan_actions_for(plan, user, round_reviews=round_reviews, current=current)
+    pending = [r for r in round_reviews if r.status == Review.Status.PENDING]
+    changes_requested = []
+    if plan.status == Status.DRAFT:
+        changes_requested = [r for r in round_reviews if r.status == Review.Status.CHANGES_REQUESTED]
+
+    # What is being drafted: the active version when it is newer than the approved one,
+    # else the working copy that will become the next version.
+    drafting = None
+    if plan.status == Status.DRAFT and current is not None:
+        if approved is None or current.pk != approved.pk:
+            drafting = {"number": current.version_number, "saved": True}
+        else:
+            drafting = {"number": current.version_number + 1, "saved": False}
+
+    submit_form = None
+    if actions.can_submit and not actions.already_approved:
+        # Query 3: who may review (rendered from this list, not queried again).
+        eligible = list(services.eligible_reviewers(plan, actor=user, version=current))
+        submit_form = SubmitForReviewForm(eligible=services.eligible_reviewers(plan, actor=user, version=current))
+        submit_form.fields["reviewers"].choices = [
+            (u.pk, f"{display_name(u)} ({u.get_username()})" if u.get_full_name() else u.get_username())
+            for u in eligible
+        ]
+        submit_form.eligible_count = len(eligible)
+        # Only when nobody is left: are there reviewers at all, or did they all contribute?
+        submit_form.all_contributed = not eligible and services.organisation_reviewers(plan).exists()
+
+    # Query 3 for an approved plan (none on the plan page, which loads the active version's
+    # content): is its periodic review due, so that it can be re-confirmed unchanged?
+    reconfirm_due = bool(
+        getattr(user, "is_authenticated", False) and plan.status == Status.APPROVED and user.has_perm(PERM_SUBMIT)
+        and contributors.reconfirmation_due(plan, version=cache.get("current_version"))
+    )
+
+    return {
+        "actions": actions,
+        "current_version": current,
+        "approved_version": approved,
+        "drafting": drafting,
+        "round_reviews": round_reviews,
+        "round_version": round_reviews[0].version if round_reviews else None,
+        "pending": pending,
+        "changes_requested": changes_requested,
+        "submit_form": submit_form,
+        "reconfirm_due": reconfirm_due,
+    }
+
+
+def plan_page_context(*, request, plan) -> dict:
+    """The plan page's share of `reviews` (registered with `plans.hooks` in `reviews.apps`)."""
+    return {"workflow": plan_workflow(plan, request.user)}
