@@ -21,21 +21,26 @@ Admins whose writes go through a service raise `ServiceError` from `save_model` 
 - **A double click adds once.** Every add form carries a one-time token (rendered by
   `templates/admin/change_form.html`); the add is recorded with it, and the same POST sent
   again adds nothing and goes where the first one went ("This was already saved"). An add
-  POST without a token (a script, an old form) still works, without that protection. See
-  `plans.submissions` for the rules.
+  POST without a token (a script, an old form) still works, without that protection. The
+  tokens are a hook (`register_submission_guard`): this shared layer imports no app, and the
+  app that keeps the token table registers them (`plans.submissions`, which has the rules).
+  With none registered, add forms carry no token and save as Django's do.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from typing import Protocol
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -47,6 +52,34 @@ HISTORY_READ_ONLY = (
     "History is for reading: {what} records belong to the workflow or are evidence, so they are never "
     "reverted from history. Make a new change instead."
 )
+
+
+class SubmissionGuard(Protocol):
+    """The one-time tokens of the admin's add forms, as `BaseAdmin` uses them (see `register_submission_guard`)."""
+
+    field_name: str  # the hidden field's name in an add form's POST
+
+    def form(self, *, posted: str) -> forms.Form:
+        """The hidden token field to render: the posted token when well formed (a form shown again
+        after an error keeps it: that POST saved nothing), else a new one."""
+
+    def once(self, request, *, token: str, write: Callable[[], HttpResponse]) -> HttpResponse:
+        """Run `write` (the add view) at most once per person and token, and return its response.
+
+        A redirect from `write` means it saved: its URL is recorded with the token in the same
+        transaction. A repeat of the token by the same person writes nothing and returns a
+        redirect to that URL. May raise `ServiceError` (someone else posted the token at the
+        same instant: nothing was saved).
+        """
+
+
+_submission_guard: SubmissionGuard | None = None
+
+
+def register_submission_guard(guard: SubmissionGuard | None) -> None:
+    """Make `BaseAdmin`'s add forms one-time with `guard` (an app's `AppConfig.ready` calls this once)."""
+    global _submission_guard
+    _submission_guard = guard
 
 
 class ServiceFormMixin:
@@ -135,36 +168,28 @@ class BaseAdmin(ServiceFormMixin, admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return LimitedChangeList
 
-    # The token table and its rules live in plans (the app with the database tables every admin
-    # shares); imported when a form is used so that templates_app's admin, which derives from
-    # this module, does not import plans when it is loaded.
-
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """An add POST with a token runs once: a repeat goes to the first POST's result."""
-        from plans.submissions import TOKEN_FIELD, AlreadySaved, already_saved_redirect, submitted_once
-
-        token = request.POST.get(TOKEN_FIELD, "") if request.method == "POST" and object_id is None else ""
+        guard = _submission_guard
+        adding = guard is not None and request.method == "POST" and object_id is None
+        token = request.POST.get(guard.field_name, "") if adding else ""
         if not token:
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+        def add() -> HttpResponse:
+            return super(BaseAdmin, self).changeform_view(request, object_id, form_url, extra_context)
+
         try:
-            with submitted_once(user=request.user, token=token) as submission:
-                response = super().changeform_view(request, object_id, form_url, extra_context)
-                if isinstance(response, HttpResponseRedirect):  # saved (a form shown again saved nothing)
-                    submission.result_url = response.url
-        except AlreadySaved as saved:
-            return already_saved_redirect(request, saved)
+            return guard.once(request, token=token, write=add)
         except ServiceError as exc:  # the same token posted by someone else at the same instant
             self.message_user(request, f"Nothing was saved. {exc.message}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
-        return response
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        from plans.submissions import TOKEN_FIELD, SubmissionTokenForm, clean_submission_token
-
-        if add:
-            # A form shown again after an error keeps its token (that POST saved nothing).
-            posted = clean_submission_token(request.POST.get(TOKEN_FIELD)) if request.method == "POST" else ""
-            context["submission_form"] = SubmissionTokenForm(initial={TOKEN_FIELD: posted} if posted else None)
+        guard = _submission_guard
+        if add and guard is not None:
+            posted = request.POST.get(guard.field_name, "") if request.method == "POST" else ""
+            context["submission_form"] = guard.form(posted=posted)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_object(self, request, object_id, from_field=None):

@@ -137,6 +137,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Filters every template needs without a {% load %}: people's names (display_name).
+            "builtins": ["bcp_site.template_filters"],
         },
     },
 ]

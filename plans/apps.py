@@ -10,9 +10,16 @@ class PlansConfig(AppConfig):
         # axes.signals imports axes' models, which cannot load before the app registry is ready.
         from axes.signals import user_locked_out
 
+        from bcp_site.admin_base import register_submission_guard
+
         # The people admin replaces the User admin that django.contrib.auth registers; importing
         # it here (after the admin's autodiscovery) keeps it out of plans/admin.py.
         from . import people_admin  # noqa: F401
+        from .submissions import AdminSubmissionGuard
+
+        # The shared admin layer imports no app, and the token table lives here: its add forms get
+        # their one-time tokens through this hook.
+        register_submission_guard(AdminSubmissionGuard())
 
         # django-axes announces a sign-in lockout only by its signal; the audit row is written
         # by the service (plans.people.person_lockout_record).

@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 
 from bcp_site.errors import ServiceError
@@ -81,7 +81,7 @@ class SubmissionTokenField(forms.CharField):
 
 
 class SubmissionTokenForm(forms.Form):
-    """Only the token: rendered by the admin's add forms (see `bcp_site.admin_base.BaseAdmin`)."""
+    """Only the token: rendered by the admin's add forms (see `AdminSubmissionGuard`)."""
 
     submission_token = SubmissionTokenField()
 
@@ -168,6 +168,27 @@ def already_saved_redirect(request, saved: AlreadySaved) -> HttpResponseRedirect
     """The answer to a repeated POST: an informational message and the first POST's result."""
     messages.info(request, ALREADY_SAVED)
     return HttpResponseRedirect(saved.result_url)
+
+
+class AdminSubmissionGuard:
+    """These tokens on every admin add form: `bcp_site.admin_base.BaseAdmin` calls this through its
+    hook (`register_submission_guard`, done in `PlansConfig.ready`), since the shared layer imports no app."""
+
+    field_name = TOKEN_FIELD
+
+    def form(self, *, posted: str) -> SubmissionTokenForm:
+        posted = clean_submission_token(posted)
+        return SubmissionTokenForm(initial={TOKEN_FIELD: posted} if posted else None)
+
+    def once(self, request, *, token: str, write: Callable[[], HttpResponse]) -> HttpResponse:
+        try:
+            with submitted_once(user=request.user, token=token) as submission:
+                response = write()
+                if isinstance(response, HttpResponseRedirect):  # saved (a form shown again saved nothing)
+                    submission.result_url = response.url
+        except AlreadySaved as saved:
+            return already_saved_redirect(request, saved)
+        return response
 
 
 def submission_tokens_purge(*, older_than) -> int:

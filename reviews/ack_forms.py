@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .acks import distribution_groups
+from .distribution import distribution_groups
 
 
 class UserChoiceField(forms.ModelMultipleChoiceField):

@@ -19,7 +19,8 @@ from bcp_site.text import csv_cell
 from plans.selectors import get_plan_for_user
 from plans.services import ServiceError
 
-from . import acks
+from . import ack_links, ack_mail, ack_records, distribution
+from .ack_coverage import ack_coverage
 from .ack_forms import DistributionForm, NewLinkForm, PlanAckForm
 from .models import PlanDistribution
 
@@ -61,22 +62,22 @@ def _ip_allowed(request) -> bool:
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=3600)
         count = 1
-    return count <= acks.RESEND_PER_IP_PER_HOUR
+    return count <= ack_mail.RESEND_PER_IP_PER_HOUR
 
 
 @require_http_methods(["GET", "POST"])
 def ack_link(request, token):
     """GET shows the version and a confirm button and records nothing; POST records the acknowledgement."""
     try:
-        target = acks.ack_link_target(acks.ack_token_read(token))
-    except acks.AckLinkExpired:
+        target = ack_links.ack_link_target(ack_links.ack_token_read(token))
+    except ack_links.AckLinkExpired:
         return _link_page(request, "link_expired.html", {"form": NewLinkForm(), "token": token})
-    except acks.AckLinkInvalid:
+    except ack_links.AckLinkInvalid:
         return _invalid(request)
     if request.method == "POST":
-        if target.state == acks.LinkState.OK:
+        if target.state == ack_records.LinkState.OK:
             try:
-                ack, created = acks.ack_record(
+                ack, created = ack_records.ack_record(
                     plan=target.plan, user=target.user, version_number=target.version.version_number, via="link"
                 )
             except ServiceError as exc:
@@ -89,8 +90,8 @@ def ack_link(request, token):
                     messages.info(request, f"Nothing more to do: already acknowledged on {_day(ack.ack_at_utc)}.")
         return redirect("acks:link", token=token)
     context = {"target": target, "token": token, "plan": target.plan, "version": target.version}
-    if target.state == acks.LinkState.OK:
-        context["summary"] = acks.version_summary(target.plan, target.version)
+    if target.state == ack_records.LinkState.OK:
+        context["summary"] = ack_links.version_summary(target.plan, target.version)
     return _link_page(request, "link.html", context)
 
 
@@ -100,24 +101,24 @@ def ack_link_new(request, token):
     if not _ip_allowed(request):
         return _too_many(request)
     try:
-        claim = acks.ack_token_read(token)
-    except acks.AckLinkExpired as exc:
+        claim = ack_links.ack_token_read(token)
+    except ack_links.AckLinkExpired as exc:
         form = NewLinkForm(request.POST)
         if not form.is_valid():
             return _link_page(request, "link_expired.html", {"form": form, "token": token}, status=400)
-        acks.ack_link_request_by_email(plan_id=exc.claim.plan_id, email=form.cleaned_data["email"])
+        ack_mail.ack_link_request_by_email(plan_id=exc.claim.plan_id, email=form.cleaned_data["email"])
         return redirect("acks:link_new_sent")
-    except acks.AckLinkInvalid:
+    except ack_links.AckLinkInvalid:
         return _invalid(request)
     try:
-        target = acks.ack_link_target(claim)
-    except acks.AckLinkInvalid:
+        target = ack_links.ack_link_target(claim)
+    except ack_links.AckLinkInvalid:
         return _invalid(request)
-    if target.state != acks.LinkState.SUPERSEDED:
+    if target.state != ack_records.LinkState.SUPERSEDED:
         return redirect("acks:link", token=token)
     try:
-        acks.ack_link_resend(plan=target.plan, user=target.user)
-    except acks.AckRateLimited:
+        ack_mail.ack_link_resend(plan=target.plan, user=target.user)
+    except ack_mail.AckRateLimited:
         return _too_many(request)
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -142,7 +143,7 @@ def plan_ack(request, pk):
         messages.error(request, "The form was incomplete: nothing was recorded. Please try again.")
         return redirect(plan)
     try:
-        ack, created = acks.ack_record(
+        ack, created = ack_records.ack_record(
             plan=plan, user=request.user, version_number=form.cleaned_data["version_number"], via="page"
         )
     except ServiceError as exc:
@@ -164,7 +165,7 @@ def distribution_edit(request, pk):
     form = DistributionForm(request.POST or None, plan=plan, rows=rows)
     if request.method == "POST" and form.is_valid():
         try:
-            acks.distribution_set(
+            distribution.distribution_set(
                 plan=plan, actor=request.user, users=form.cleaned_data["users"], groups=form.cleaned_data["groups"]
             )
         except ServiceError as exc:
@@ -179,7 +180,7 @@ def distribution_edit(request, pk):
 @login_required
 def coverage(request, pk):
     plan = get_plan_for_user(request.user, pk, perm="plans.view_plan")
-    result = acks.ack_coverage(plan)
+    result = ack_coverage(plan)
     show = request.GET.get("show", "all")
     rows = {"outstanding": result.outstanding, "acknowledged": result.acknowledged}.get(show, result.rows)
     if show not in ("outstanding", "acknowledged"):
@@ -194,7 +195,7 @@ def coverage(request, pk):
 @login_required
 def coverage_csv(request, pk):
     plan = get_plan_for_user(request.user, pk, perm="plans.view_plan")
-    result = acks.ack_coverage(plan)
+    result = ack_coverage(plan)
     version = result.version_number or 0
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="plan-{plan.pk}-v{version}-acknowledgements.csv"'

@@ -2,7 +2,7 @@
 
 Reviewers work here. Every admin is scoped to the user's organisation (`plans.admin_scoping`)
 and writes only through the services: decisions through the actions (reviews.admin_actions) or
-the review change page's Approve / Request changes, distribution rows through `reviews.acks`.
+the review change page's Approve / Request changes, distribution rows through `reviews.distribution`.
 """
 
 from django import forms
@@ -19,10 +19,12 @@ from plans.admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin
 from plans.models import Plan
 from plans.services import ServiceError
 
-from . import acks, admin_actions, services
+from . import admin_actions, distribution, services
+from .ack_coverage import ack_coverage
 from .admin_actions import PLAN_ACTIONS, REVIEW_ACTIONS, MyPendingReviewsFilter, WorkflowPermissionsMixin
 from .forms import RequestChangesForm
 from .models import Ack, AckNotice, PlanDistribution, Review
+from .permissions import review_decision_for
 
 
 def ack_coverage_admin_link(plan) -> str:
@@ -32,7 +34,7 @@ def ack_coverage_admin_link(plan) -> str:
 
     if plan is None or plan.pk is None:
         return "-"
-    coverage = acks.ack_coverage(plan)
+    coverage = ack_coverage(plan)
     if coverage.version_number is None:
         return coverage.summary()
     return format_html(
@@ -131,13 +133,7 @@ class ReviewAdmin(ReadOnlyAdminMixin, WorkflowPermissionsMixin, OrgScopedHistory
 
         base, first_approved = _base_version(review)
         diff = version_diff(review.version.template, base.content_json if base else {}, review.version.content_json)
-        can_decide = (
-            review.status == Review.Status.PENDING
-            and review.reviewer_user_id == request.user.pk
-            and review.plan.status == Plan.Status.IN_REVIEW
-        )
-        refusal = services.independence_refusal(review, request.user) if can_decide else None
-        can_decide = can_decide and refusal is None
+        decision = review_decision_for(review, request.user)  # the same answer as the review page's
         return {
             "review": review,
             "plan": review.plan,
@@ -147,9 +143,9 @@ class ReviewAdmin(ReadOnlyAdminMixin, WorkflowPermissionsMixin, OrgScopedHistory
             "diff": admin_diff(diff),
             "round_reviews": review.plan.reviews.filter(round_number=review.round_number)
             .select_related("reviewer_user").order_by("id"),
-            "decision_refused": refusal,
-            "can_approve": can_decide and self.has_approve_permission(request),
-            "can_request_changes": can_decide and self.has_request_changes_permission(request),
+            "decision_refused": decision.refused,
+            "can_approve": decision.can_approve,
+            "can_request_changes": decision.can_request_changes,
             "changes_form": RequestChangesForm(),
         }
 
@@ -225,7 +221,7 @@ class AckAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
             "opts": self.model._meta,
             "title": f"Acknowledgements of {plan}",
             "plan": plan,
-            "coverage": acks.ack_coverage(plan),
+            "coverage": ack_coverage(plan),
         }
         return TemplateResponse(request, "reviews/ack/admin_coverage.html", context)
 
@@ -256,7 +252,7 @@ class PlanDistributionForm(forms.ModelForm):
 class PlanDistributionAdmin(OrgScopedAdmin):
     """Distribution rows; the plan page's distribution form (acks:distribution_edit) is the usual way to edit.
 
-    Rows are added or removed through `reviews.acks` (membership checks, audit); a row is never changed.
+    Rows are added or removed through `reviews.distribution` (membership checks, audit); a row is never changed.
     """
 
     form = PlanDistributionForm
@@ -271,12 +267,12 @@ class PlanDistributionAdmin(OrgScopedAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        acks.distribution_add(plan=obj.plan, actor=request.user, user=obj.user, group=obj.group)
+        distribution.distribution_add(plan=obj.plan, actor=request.user, user=obj.user, group=obj.group)
         saved = PlanDistribution.objects.filter(plan=obj.plan, user=obj.user, group=obj.group).first()
         obj.pk = saved.pk if saved is not None else None
 
     def delete_model(self, request, obj):
-        acks.distribution_remove(row=obj, actor=request.user)
+        distribution.distribution_remove(row=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for row in queryset.select_related("plan"):

@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from plans.models import Plan
 from plans.services import ServiceError
 
-from . import acks, services
+from . import distribution, services
 from .forms import RequestChangesForm
 from .models import Review
 
@@ -61,7 +61,7 @@ def approval_outcome(review: Review) -> str:
         return f"{approved} of {len(statuses)} reviewers {verb} approved; the plan stays in review."
     if review.plan.approved_version_id == review.version_id:
         return f"version {number} is re-confirmed: it stays the approved plan, with a new approval date."
-    people = acks.distribution_users(review.plan).count()
+    people = distribution.distribution_users(review.plan).count()
     return (f"version {number} becomes the approved plan; {people} {'person' if people == 1 else 'people'} "
             "will be asked to acknowledge it.")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from plans.models import Plan, PlanVersion
 
+from .contributors import revision_contributors
 from .models import Review
 
 PERM_SUBMIT = "plans.submit_plan"
@@ -37,6 +38,49 @@ def already_approved_refusal(plan: Plan, version: PlanVersion | None) -> str | N
         return (f"Version {version.version_number} is already approved. Make your changes and save a "
                 "revision first.")
     return None
+
+
+def independence_refusal(*, plan: Plan, actor, version: PlanVersion | None, submitter_id: int | None,
+                         verb: str = "approve") -> str | None:
+    """Why `actor` may not decide on a revision they own or contributed to (`revision_contributors`), or
+    None: four eyes. Two queries (none for the owner)."""
+    if actor.pk == plan.owner_user_id:
+        return f"You own this plan, so you cannot {verb} it."
+    if version is None:
+        return None
+    contributors = revision_contributors(plan, version=version, submitter_id=submitter_id)
+    if actor.pk in contributors:
+        return contributors.refusal(actor, actor=actor, verb=verb)
+    return None
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """What one person may decide on one review now, and why not when they are its reviewer but may not."""
+
+    can_decide: bool = False  # their open review, and four eyes hold
+    can_approve: bool = False  # ... and the role allows approving
+    can_request_changes: bool = False  # ... and the role allows requesting changes
+    refused: str | None = None  # their open review, but they contributed to the revision
+
+
+def review_decision_for(review: Review, user) -> ReviewDecision:
+    """May `user` decide `review` now: the one answer the review page and the review admin show.
+
+    The rules the services check again when the decision is posted: the assigned reviewer, a
+    pending review, a plan in review, nobody who owns or contributed to the revision, and the
+    role. Two queries for the reviewer of an open review (four eyes), none otherwise apart from
+    the user's permissions (cached per request).
+    """
+    if not (review.status == Review.Status.PENDING and review.reviewer_user_id == user.pk
+            and review.plan.status == Status.IN_REVIEW):
+        return ReviewDecision()
+    refused = independence_refusal(plan=review.plan, actor=user, version=review.version,
+                                   submitter_id=review.requested_by_user_id)
+    if refused:
+        return ReviewDecision(refused=refused)
+    return ReviewDecision(can_decide=True, can_approve=user.has_perm(PERM_APPROVE),
+                          can_request_changes=user.has_perm(PERM_REQUEST_CHANGES))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from plans import exports
 from plans.models import Plan, PlanVersion
 from plans.services import ServiceError, audit_record, member_check, working_copy_differs
 
-from . import acks
+from . import ack_mail
 from .contributors import (
     NEVER,
     _approvals_before,
@@ -55,6 +55,7 @@ from .permissions import (  # noqa: F401  (the PERM_* names are read as services
     PERM_RESTORE,
     PERM_SUBMIT,
     already_approved_refusal,
+    independence_refusal,
     withdraw_refusal,
 )
 
@@ -107,16 +108,6 @@ def current_round(plan: Plan) -> int:
     return plan.reviews.aggregate(n=Max("round_number"))["n"] or 0
 
 
-def independence_refusal(review: Review, actor) -> str | None:
-    """Why `actor` may not decide `review` because they contributed to it, or None (two queries)."""
-    try:
-        _check_independent(plan=review.plan, actor=actor, version=review.version,
-                           submitter_id=review.requested_by_user_id)
-    except ServiceError as exc:
-        return exc.message
-    return None
-
-
 def plan_pending_review_for(*, plan: Plan, actor) -> Review:
     """The actor's pending review of the plan's current round, or ServiceError saying why there is none.
 
@@ -152,14 +143,10 @@ def _check_perm(actor, perm: str, message: str) -> None:
 
 def _check_independent(*, plan: Plan, actor, version: PlanVersion | None, submitter_id: int | None,
                        verb: str = "approve") -> None:
-    """Nobody decides on a revision they contributed to (`revision_contributors`): two queries."""
-    if actor.pk == plan.owner_user_id:
-        raise ServiceError(f"You own this plan, so you cannot {verb} it.", code="self_approval")
-    if version is None:
-        return
-    contributors = revision_contributors(plan, version=version, submitter_id=submitter_id)
-    if actor.pk in contributors:
-        raise ServiceError(contributors.refusal(actor, actor=actor, verb=verb), code="self_approval")
+    """Nobody decides on a revision they contributed to (`permissions.independence_refusal`): two queries."""
+    refusal = independence_refusal(plan=plan, actor=actor, version=version, submitter_id=submitter_id, verb=verb)
+    if refusal:
+        raise ServiceError(refusal, code="self_approval")
 
 
 def _lock_plan(plan: Plan) -> Plan:
@@ -533,7 +520,7 @@ def _after_final_approval(plan_id: int, version_id: int, version_number: int) ->
     except Exception:
         logger.exception("Storing the exports of version %s (plan %s) failed", version_id, plan_id)
     try:
-        acks.ack_links_send_for_version(plan_id=plan_id, version_number=version_number)
+        ack_mail.ack_links_send_for_version(plan_id=plan_id, version_number=version_number)
     except Exception:
         logger.exception("Sending acknowledgement links for plan %s v%s failed", plan_id, version_number)
 

@@ -24,6 +24,7 @@ from plans.services import ServiceError
 from . import contributors, services
 from .forms import RequestChangesForm, SubmitForReviewForm
 from .models import Review
+from .permissions import review_decision_for
 
 QUEUE_PAGE_SIZE = 25
 
@@ -149,26 +150,19 @@ def _review_page(request, review: Review, *, changes_form=None, status=200):
     round_reviews = (
         review.plan.reviews.filter(round_number=review.round_number).select_related("reviewer_user").order_by("id")
     )
-    can_decide = (
-        review.status == Review.Status.PENDING
-        and review.reviewer_user_id == request.user.pk
-        and review.plan.status == Plan.Status.IN_REVIEW
-    )
-    # Four eyes: a reviewer who contributed to the revision since it was assigned is told why.
-    refusal = services.independence_refusal(review, request.user) if can_decide else None
-    can_decide = can_decide and refusal is None
+    decision = review_decision_for(review, request.user)  # the same answer as the review admin's
     context = {
         "review": review,
         "plan": review.plan,
         "version": review.version,
         "base_version": base,
         "first_approved_at": first_approved,
-        "decision_refused": refusal,
+        "decision_refused": decision.refused,
         "diff": diff,
         "round_reviews": round_reviews,
-        "can_decide": can_decide,
-        "can_approve": can_decide and request.user.has_perm(services.PERM_APPROVE),
-        "can_request_changes": can_decide and request.user.has_perm(services.PERM_REQUEST_CHANGES),
+        "can_decide": decision.can_decide,
+        "can_approve": decision.can_approve,
+        "can_request_changes": decision.can_request_changes,
         "changes_form": changes_form or RequestChangesForm(),
     }
     return render(request, "reviews/review_detail.html", context, status=status)

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from bcp_site.testing import PASSWORD
-from reviews import acks
+from reviews import ack_links
 from reviews.tests.ack_support import approve, skip_exports
 
 # Runs before any page script; records what the policy refused (CDP-injected, so the policy allows it).
@@ -23,7 +23,7 @@ def test_pages_and_admin_work_under_the_policy(browser_page, plan, owner, review
     page = browser_page
     skip_exports(monkeypatch)
     approve(plan, submitter=owner, approver=reviewer)  # the plan page then shows its acknowledgement meter
-    link = acks.ack_link_url(user=member, plan=plan, version_number=1)
+    link = ack_links.ack_link_url(user=member, plan=plan, version_number=1)
 
     problems = []
 

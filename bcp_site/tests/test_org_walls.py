@@ -81,7 +81,7 @@ def world(django_db_setup, django_db_blocker, _wall_files):
         # Approval hooks run after commit, which never comes here; renderers are replaced so
         # that a request that does render (and records an export) is quick and still seen.
         patch.setattr("plans.exports.version_exports_store", lambda **kwargs: None)
-        patch.setattr("reviews.acks.ack_links_send_for_version", lambda **kwargs: None)
+        patch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kwargs: None)
         for kind in exports.KINDS:
             patch.setitem(exports.RENDERERS, kind, lambda version, kind=kind: f"rendered {kind}".encode())
         with transaction.atomic():

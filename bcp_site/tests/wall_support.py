@@ -183,7 +183,8 @@ def build_side(label: str, prefix: str) -> Side:
     from plans.exports import version_export_store
     from plans.models import ChangeRecord
     from plans.services import plan_prepare_edit, version_create
-    from reviews.acks import ack_record, distribution_set
+    from reviews.ack_records import ack_record
+    from reviews.distribution import distribution_set
     from reviews.models import AckNotice
     from reviews.services import plan_submit_for_review, review_approve
     from templates_app.models import SectionDefinition
@@ -539,7 +540,7 @@ def _pk_kind(endpoint: Endpoint) -> str:
 
 def _param_values(endpoint: Endpoint, name: str, side: Side, user, other_params: list[str]):
     """[(value, names_a_row, row)] for one URL parameter; Unfillable if the name is unknown."""
-    from reviews.acks import ack_token_make
+    from reviews.ack_links import ack_token_make
 
     model_admin = endpoint.model_admin
     if name == "pk":

@@ -278,6 +278,17 @@ def test_another_users_token_adds_a_contact_in_the_admin(client, plan, bcp_admin
     assert set(Contact.objects.filter(plan=plan).values_list("name", flat=True)) >= {"Maria Lopez", "Tom Hale"}
 
 
+def test_without_a_registered_guard_admin_add_forms_save_as_djangos_do(client, plan, bcp_admin, monkeypatch):
+    """The shared admin layer imports no app: the tokens are plans' hook, and without it nothing breaks."""
+    monkeypatch.setattr("bcp_site.admin_base._submission_guard", None)
+    client.force_login(bcp_admin)
+    add = reverse("admin:plans_contact_add")
+    assert "submission_token" not in client.get(add).content.decode()
+    data = {"plan": plan.pk, "name": "Maria Lopez", "submission_token": submissions.new_submission_token()}
+    assert client.post(add, data).status_code == client.post(add, data).status_code == 302
+    assert Contact.objects.filter(plan=plan, name="Maria Lopez").count() == 2
+
+
 def test_every_admin_add_form_carries_a_token(client, org):
     """Enumerates the admin registry: an add form added tomorrow is covered the day it is added."""
     superuser = make_user(org, username="root", is_staff=True, is_superuser=True)

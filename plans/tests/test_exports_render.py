@@ -274,7 +274,7 @@ def test_real_approval_stores_both_exports_naming_the_approvers(
     """Through the review workflow: after the last approval commits, both files are stored and recorded."""
     from reviews import services as workflow
 
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kwargs: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kwargs: None)
     with django_capture_on_commit_callbacks(execute=True):
         reviews = workflow.plan_submit_for_review(plan=plan, actor=owner, reviewers=[reviewer, reviewer2])
     for review in reviews:

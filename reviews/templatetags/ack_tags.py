@@ -2,7 +2,8 @@
 
 from django import template
 
-from reviews.acks import ack_coverage, acknowledgeable
+from reviews.ack_coverage import ack_coverage
+from reviews.ack_records import acknowledgeable
 from reviews.models import PlanDistribution
 
 register = template.Library()

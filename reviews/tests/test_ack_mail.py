@@ -8,7 +8,7 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from bcp_site.testing import make_user
 from plans.models import Audit
-from reviews import acks
+from reviews import ack_links, ack_mail
 from reviews.models import Ack, AckNotice, PlanDistribution
 
 from .ack_support import approve, join_mail_threads, links_in, path_of, skip_exports
@@ -19,7 +19,7 @@ BACKENDS = "reviews.tests.test_ack_mail"
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch):
     skip_exports(monkeypatch)
-    monkeypatch.setattr(acks, "SEND_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr(ack_mail, "SEND_BACKOFF_SECONDS", 0)
     CountingBackend.reset()
 
 
@@ -81,7 +81,7 @@ def test_approval_mails_everyone_a_personal_working_link(client, plan, owner, re
     [text_link] = links_in(text)
     assert text_link.startswith("http://127.0.0.1:8000/ack/l/")  # absolute, from SITE_URL
     assert f'href="{text_link}"' in html
-    assert acks.ack_token_read(path_of(text_link).split("/")[3]).user_id == member.pk
+    assert ack_links.ack_token_read(path_of(text_link).split("/")[3]).user_id == member.pk
     page = client.get(path_of(text_link))
     assert page.status_code == 200 and "Head office plan" in page.content.decode()
     client.post(path_of(text_link))
@@ -115,7 +115,7 @@ def test_batches_share_one_connection(plan, owner, reviewer, org, smtp_server, s
         make_user(org, username=f"staff{i}")
     mark_approved(plan)
     # 7 people > 3 per batch: a background thread sends; here we run its job directly.
-    acks._links_job(plan.pk, 1)
+    ack_mail._links_job(plan.pk, 1)
     assert CountingBackend.opened == 1
     assert CountingBackend.batches == [3, 3, 1]
     assert len(smtp_server.messages) == 7
@@ -137,7 +137,7 @@ def test_large_distribution_is_mailed_in_the_background(plan, owner, reviewer, o
     assert AckNotice.objects.filter(kind=AckNotice.Kind.LINK).count() == 11
     assert sent_audit(plan) == {"version": 1, "recipients": 11, "sent": 11, "failed": 0}
     # Called directly, the function hands back the (non-daemon) thread it started.
-    thread = acks.ack_links_send_for_version(plan_id=plan.pk, version_number=1)
+    thread = ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1)
     assert thread is not None and thread.daemon is False
     thread.join(30)
     assert AckNotice.objects.filter(kind=AckNotice.Kind.LINK).count() == 22
@@ -151,7 +151,7 @@ def test_lost_connection_is_retried_without_duplicates(plan, owner, reviewer, or
         make_user(org, username=f"staff{i}")
     mark_approved(plan)
     CountingBackend.fail_at = {3}  # the third message loses the connection once
-    acks.ack_links_send_for_version(plan_id=plan.pk, version_number=1)
+    ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1)
     recipients = [m.envelope_rcpt_tos[0] for m in smtp_server.messages if "Please acknowledge" in m["Subject"]]
     assert len(recipients) == 6 and len(set(recipients)) == 6
     assert CountingBackend.opened == 2  # reconnected once
@@ -186,6 +186,6 @@ def test_mail_server_down_never_blocks_the_approval(plan, owner, reviewer, membe
 
 @pytest.mark.django_db
 def test_no_links_for_a_version_that_is_not_the_approved_one(plan, smtp_server):
-    assert acks.ack_links_send_for_version(plan_id=plan.pk, version_number=1) is None  # never approved
-    assert acks.ack_links_send_for_version(plan_id=999999, version_number=1) is None
+    assert ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1) is None  # never approved
+    assert ack_mail.ack_links_send_for_version(plan_id=999999, version_number=1) is None
     assert smtp_server.messages == [] and not Audit.objects.filter(action="ack_links_sent").exists()

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from bcp_site.testing import make_plan
 from plans.models import Audit
-from reviews import acks
+from reviews import ack_mail, ack_records
 from reviews.models import AckNotice
 from reviews.services import plan_archive
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch):
     skip_exports(monkeypatch)
-    monkeypatch.setattr(acks, "SEND_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr(ack_mail, "SEND_BACKOFF_SECONDS", 0)
     CountingBackend.reset()
 
 
@@ -47,7 +47,7 @@ def reminders(smtp_server):
 
 
 def test_reminds_the_outstanding_once_a_day(client, old_plan, member, smtp_server):
-    acks.ack_record(plan=old_plan, user=member, version_number=1, via="page")
+    ack_records.ack_record(plan=old_plan, user=member, version_number=1, via="page")
     smtp_server.messages.clear()
     assert run() == "Reminders: 2 sent, 0 skipped (already reminded today), 0 failed across 1 plan"
     sent = reminders(smtp_server)
@@ -63,7 +63,7 @@ def test_reminds_the_outstanding_once_a_day(client, old_plan, member, smtp_serve
     audit = Audit.objects.filter(plan=old_plan, action="ack_reminders_sent").get()
     assert audit.details_json["count"] == 2
     # The next day they are reminded again.
-    summary = acks.ack_reminders_send(days=7, today=timezone.now().date() + timedelta(days=1))
+    summary = ack_mail.ack_reminders_send(days=7, today=timezone.now().date() + timedelta(days=1))
     assert (summary.sent, summary.skipped) == (2, 0)
 
 
@@ -79,11 +79,11 @@ def test_only_approved_unarchived_plans_and_active_users(old_plan, org, owner, m
     member.is_active = False
     member.save()
     smtp_server.messages.clear()
-    summary = acks.ack_reminders_send(days=7)
+    summary = ack_mail.ack_reminders_send(days=7)
     assert (summary.sent, summary.plans) == (3, 1)  # owner, reviewer, bcp_admin; not the deactivated member
     assert "member@example.org" not in [m.envelope_rcpt_tos[0] for m in reminders(smtp_server)]
     plan_archive(plan=old_plan, actor=bcp_admin)
-    assert acks.ack_reminders_send(days=7, today=timezone.now().date() + timedelta(days=1)).plans == 0
+    assert ack_mail.ack_reminders_send(days=7, today=timezone.now().date() + timedelta(days=1)).plans == 0
 
 
 def test_failure_exits_non_zero_and_can_be_retried(old_plan, settings, smtp_server):

@@ -15,7 +15,8 @@ from django.urls import reverse
 
 from bcp_site.testing import make_user
 from plans.models import Audit
-from reviews import ack_views, acks
+from reviews import ack_links, ack_records, ack_views, distribution
+from reviews.ack_coverage import ack_coverage
 from reviews.models import Ack, AckNotice, PlanDistribution
 from reviews.services import plan_archive
 
@@ -44,7 +45,7 @@ def nobody(org):
 
 
 def link_for(user, plan, version=1):
-    return reverse("acks:link", args=[acks.ack_token_make(user=user, plan=plan, version_number=version)])
+    return reverse("acks:link", args=[ack_links.ack_token_make(user=user, plan=plan, version_number=version)])
 
 
 def row_counts():
@@ -300,7 +301,7 @@ def test_panel_runs_a_fixed_number_of_queries(approved, org, member):
     for i in range(15):
         person = make_user(org, username=f"staff{i}", groups=["BCP Viewer"])
         if i % 2:
-            acks.ack_record(plan=approved, user=person, version_number=1, via="page")
+            ack_records.ack_record(plan=approved, user=person, version_number=1, via="page")
     PlanDistribution.objects.create(plan=approved, group=Group.objects.get(name="BCP Viewer"))
     PlanDistribution.objects.create(plan=approved, user=member)
     large, html = _panel_queries(approved, get_user_model().objects.get(pk=member.pk))
@@ -320,7 +321,7 @@ def test_distribution_edit(client, approved, owner, member, reviewer, smtp_serve
     response = client.post(url, {"audience": "chosen", "users": [member.pk],
                                  "groups": [Group.objects.get(name="BCP Reviewer").pk]})
     assert response.status_code == 302
-    assert set(acks.distribution_users(approved)) == {member, reviewer}
+    assert set(distribution.distribution_users(approved)) == {member, reviewer}
     audit = Audit.objects.filter(plan=approved, action="distribution_changed").get()
     assert audit.details_json == {"everyone": False, "users": ["member"], "groups": ["BCP Reviewer"]}
     assert "People: Member." in client.get(approved.get_absolute_url()).content.decode()
@@ -331,7 +332,7 @@ def test_distribution_edit(client, approved, owner, member, reviewer, smtp_serve
     assert PlanDistribution.objects.filter(plan=approved).count() == 2
     client.post(url, {"audience": "everyone", "users": [member.pk]})
     assert not PlanDistribution.objects.filter(plan=approved).exists()
-    assert set(acks.distribution_users(approved)) == {owner, member, reviewer}
+    assert set(distribution.distribution_users(approved)) == {owner, member, reviewer}
 
 
 def test_distribution_refuses_people_of_another_organisation(client, approved, owner, outsider):
@@ -358,19 +359,19 @@ def test_distribution_users_rules(approved, org, owner, member, reviewer):
 
     stranger = make_user(make_org("Elsewhere"), username="stranger", groups=["BCP Viewer"])
     PlanDistribution.objects.create(plan=approved, group=Group.objects.get(name="BCP Viewer"))
-    assert list(acks.distribution_users(approved)) == [member]
+    assert list(distribution.distribution_users(approved)) == [member]
     member.is_active = False
     member.save()
-    assert list(acks.distribution_users(approved)) == []
-    assert stranger not in acks.distribution_users(approved)
+    assert list(distribution.distribution_users(approved)) == []
+    assert stranger not in distribution.distribution_users(approved)
 
 
 # --- coverage ----------------------------------------------------------------------------
 
 
 def test_coverage_numbers(approved, owner, member, reviewer):
-    acks.ack_record(plan=approved, user=member, version_number=1, via="page")
-    coverage = acks.ack_coverage(approved)
+    ack_records.ack_record(plan=approved, user=member, version_number=1, via="page")
+    coverage = ack_coverage(approved)
     assert (coverage.version_number, coverage.total, coverage.acknowledged_count, coverage.outstanding_count,
             coverage.percent) == (1, 3, 1, 2, 33)
     assert [r.user for r in coverage.acknowledged] == [member]
@@ -380,7 +381,7 @@ def test_coverage_numbers(approved, owner, member, reviewer):
 
 def test_coverage_page(client, approved, member, reviewer, monkeypatch):
     monkeypatch.setattr(ack_views, "COVERAGE_PAGE_SIZE", 2)
-    acks.ack_record(plan=approved, user=member, version_number=1, via="page")
+    ack_records.ack_record(plan=approved, user=member, version_number=1, via="page")
     client.force_login(member)
     url = reverse("acks:coverage", args=[approved.pk])
     page = client.get(url).content.decode()
@@ -403,7 +404,7 @@ def test_coverage_page_access(client, approved, nobody, outsider):
 
 def test_coverage_csv(client, approved, member, org):
     tricky = make_user(org, username="tricky", first_name="=HYPERLINK(1)")
-    acks.ack_record(plan=approved, user=member, version_number=1, via="page")
+    ack_records.ack_record(plan=approved, user=member, version_number=1, via="page")
     client.force_login(member)
     response = client.get(reverse("acks:coverage_csv", args=[approved.pk]))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
@@ -428,7 +429,7 @@ def test_coverage_csv_access(client, approved, nobody, outsider):
 
 
 def test_coverage_before_any_approval(client, plan, member):
-    assert acks.ack_coverage(plan).summary() == "No approved version yet"
+    assert ack_coverage(plan).summary() == "No approved version yet"
     client.force_login(member)
     assert "no approved version yet" in client.get(reverse("acks:coverage", args=[plan.pk])).content.decode()
 
@@ -437,7 +438,7 @@ def test_coverage_before_any_approval(client, plan, member):
 
 
 def test_admin_coverage_view_and_plan_admin_link(client, approved, member, bcp_admin, outsider):
-    acks.ack_record(plan=approved, user=member, version_number=1, via="page")
+    ack_records.ack_record(plan=approved, user=member, version_number=1, via="page")
     client.force_login(bcp_admin)
     url = reverse("admin:reviews_ack_coverage", args=[approved.pk])
     assert url == f"/admin/reviews/ack/coverage/{approved.pk}/"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reviews import acks
+from reviews.ack_coverage import ack_coverage
 
 from .ack_support import approve, links_in
 
@@ -12,7 +12,7 @@ from .ack_support import approve, links_in
 def test_acknowledge_from_the_email_link(browser_page, plan, owner, reviewer, member, smtp_server):
     page = browser_page
     approve(plan, submitter=owner, approver=reviewer)  # the real workflow services; mail after commit
-    before = acks.ack_coverage(plan)
+    before = ack_coverage(plan)
     assert (before.acknowledged_count, before.total) == (0, 3)
 
     [message] = [m for m in smtp_server.to("member@example.org") if "Please acknowledge" in m["Subject"]]
@@ -23,7 +23,7 @@ def test_acknowledge_from_the_email_link(browser_page, plan, owner, reviewer, me
     assert page.locator("h1").inner_text() == "Head office plan"
     assert page.locator('meta[name="referrer"]').get_attribute("content") == "same-origin"
     page.shot("ack-link-page")
-    assert acks.ack_coverage(plan).acknowledged_count == 0  # opening the link records nothing
+    assert ack_coverage(plan).acknowledged_count == 0  # opening the link records nothing
 
     page.get_by_role("button", name="I have read and understood this plan").click()
     page.wait_for_load_state()
@@ -31,7 +31,7 @@ def test_acknowledge_from_the_email_link(browser_page, plan, owner, reviewer, me
     assert "You acknowledged version 1 on" in page.content()
     page.shot("ack-link-confirmed")
 
-    after = acks.ack_coverage(plan)
+    after = ack_coverage(plan)
     assert (after.acknowledged_count, after.total, after.percent) == (1, 3, 33)
     assert [row.user.username for row in after.acknowledged] == ["member"]
 

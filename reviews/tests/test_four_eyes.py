@@ -1,6 +1,7 @@
 """Four eyes that hold: nobody reviews a revision they contributed to; an unchanged revision is refused;
 an unchanged approved plan is re-confirmed by a new review round when its review is due."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -24,7 +25,7 @@ from plans.services import (
     risk_save,
     version_create,
 )
-from reviews import contributors, services
+from reviews import contributors, permissions, services
 from reviews.models import Review
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def hooks(monkeypatch):
     """Record the after-approval hooks (exports, acknowledgement links) instead of running them."""
     calls = []
     monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: calls.append(("exports", kw)))
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kw: calls.append(("acks", kw)))
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: calls.append(("acks", kw)))
     return calls
 
 
@@ -214,6 +215,28 @@ def test_a_contributor_cannot_approve_with_the_review_admin_action(kind, client,
                                      "confirm": "yes"}, follow=True)
     assert messages_of(response) == [f"{review}: not done. {refusal}"]
     _still_undecided(review)
+
+
+REFUSED = re.compile(r'data-testid="decision-refused">(.*?)</p>', re.S)
+
+
+@pytest.mark.parametrize("kind", ["submitter", "owner", "contact editor"])
+def test_the_review_page_and_the_review_admin_refuse_a_contributor_alike(kind, client, plan, owner, editor, reviewer,
+                                                                        bcp_admin, hooks):
+    """One rule (`permissions.review_decision_for`) answers both screens: no decision, the same reason."""
+    review, refusal = contributor_assigned(kind, plan, owner=owner, editor=editor, reviewer=reviewer,
+                                           contributor=bcp_admin)
+    client.force_login(bcp_admin)
+    page = client.get(reverse("reviews:review_detail", args=[review.pk])).content.decode()
+    screen = client.get(reverse("admin:reviews_review_change", args=[review.pk])).content.decode()
+    assert REFUSED.findall(page) == REFUSED.findall(screen) == [
+        f"{refusal} Ask the person who submitted it to choose another reviewer."
+    ]
+    for url in ("reviews:approve", "reviews:request_changes", "admin:reviews_review_approve",
+                "admin:reviews_review_request_changes"):
+        assert reverse(url, args=[review.pk]) not in page + screen
+    assert 'data-testid="review-decision"' not in screen
+    assert permissions.review_decision_for(review, bcp_admin) == permissions.ReviewDecision(refused=refusal)
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)

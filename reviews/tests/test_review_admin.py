@@ -18,7 +18,7 @@ REVIEWS = reverse("admin:reviews_review_changelist")
 @pytest.fixture(autouse=True)
 def _no_hooks(monkeypatch):
     monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
 
 
 def act(client, changelist, action, objs, **extra):

@@ -25,7 +25,7 @@ SITE = "https://bcp.example.test"
 def _site_and_hooks(settings, monkeypatch):
     settings.SITE_URL = SITE
     monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
 
 
 def change_url(review) -> str:

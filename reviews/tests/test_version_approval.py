@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def _no_hooks(monkeypatch):
     """Approval also renders exports and sends acknowledgement links; not needed here."""
     monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
 
 
 def approve_round(plan, actor, *reviewers):

@@ -17,7 +17,7 @@ SITE = "https://bcp.example.test"
 def _site_and_hooks(settings, monkeypatch):
     settings.SITE_URL = SITE
     monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
 
 
 def test_each_reviewer_is_emailed_a_link_to_their_review_after_commit(

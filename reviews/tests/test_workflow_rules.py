@@ -6,7 +6,7 @@ from django.urls import reverse
 from plans.models import Contact, Plan
 from plans.services import contact_save
 from reviews import services
-from reviews.acks import acknowledgeable
+from reviews.ack_records import acknowledgeable
 from reviews.models import Ack
 from reviews.permissions import PlanActions, plan_actions_for
 from reviews.tests.ack_support import approve, new_revision, skip_exports
@@ -24,7 +24,7 @@ def approved(plan, owner, reviewer, django_capture_on_commit_callbacks):
     return approve(plan, submitter=owner, approver=reviewer, capture=django_capture_on_commit_callbacks)
 
 
-# --- "can this version be acknowledged now": reviews.acks.acknowledgeable -----------------------
+# --- "can this version be acknowledged now": reviews.ack_records.acknowledgeable ---------------
 
 def test_acknowledgeable_is_the_rule(approved, owner, member):
     assert acknowledgeable(approved, 1, user=member) is None

@@ -38,7 +38,7 @@ def hooks(monkeypatch):
     """Record the after-approval hooks instead of running the real exports and ack mail."""
     calls = []
     monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: calls.append(("exports", kw)))
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kw: calls.append(("acks", kw)))
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: calls.append(("acks", kw)))
     return calls
 
 
@@ -391,7 +391,7 @@ def test_a_failing_hook_never_undoes_the_approval(plan, owner, reviewer, monkeyp
 
     acks = []
     monkeypatch.setattr("plans.exports.version_exports_store", boom)
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kw: acks.append(kw))
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: acks.append(kw))
     (review,) = submit(plan, owner, reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         services.review_approve(review=review, actor=reviewer)
@@ -414,7 +414,7 @@ def test_two_reviewers_deciding_at_once_approve_the_plan_exactly_once(plan, owne
             calls.append(kwargs)
 
     monkeypatch.setattr("plans.exports.version_exports_store", record)
-    monkeypatch.setattr("reviews.acks.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
     submit(plan, owner, reviewer, reviewer2)
     barrier = threading.Barrier(2)
     errors = []

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews.acks import ack_reminders_send
+from reviews.ack_mail import ack_reminders_send
 
 MAX_DAYS = 36500  # a hundred years
 

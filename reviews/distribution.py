@@ -1,0 +1,97 @@
+"""Distribution: who must acknowledge a plan, and changing that list.
+
+Who must acknowledge a plan is its *distribution*: every active member of the plan's
+organisation, unless the plan has `PlanDistribution` rows (users and/or groups).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+
+from bcp_site.text import display_name
+from plans.models import Membership, Plan
+from plans.services import ServiceError, audit_record
+
+from .models import PlanDistribution
+
+
+def distribution_users(plan: Plan) -> QuerySet:
+    """Active users who must acknowledge the plan, by name (one query when evaluated).
+
+    No distribution rows: every active member of the plan's organisation. Otherwise the
+    listed users plus the active members who are in a listed group — always limited to
+    the plan's organisation.
+    """
+    User = get_user_model()
+    rows = PlanDistribution.objects.filter(plan_id=plan.pk)
+    return (
+        User.objects.filter(is_active=True, membership__organisation_id=plan.org_id)
+        .filter(
+            ~Exists(rows)
+            | Exists(rows.filter(user_id=OuterRef("pk")))
+            | Exists(rows.filter(group__user=OuterRef("pk")))
+        )
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def distribution_groups() -> QuerySet:
+    """The groups a distribution may name: the BCP permission groups."""
+    return Group.objects.filter(name__startswith="BCP ").order_by("name")
+
+
+def distribution_set(*, plan: Plan, actor, users, groups) -> list[PlanDistribution]:
+    """Replace the plan's distribution. No users and no groups = everyone in the organisation.
+
+    Users must be members of the plan's organisation. Audits `distribution_changed`.
+    """
+    users = list({u.pk: u for u in users}.values())
+    groups = list({g.pk: g for g in groups}.values())
+    with transaction.atomic():
+        locked = Plan.objects.select_for_update().get(pk=plan.pk)
+        if not Membership.objects.filter(user_id=getattr(actor, "pk", None), organisation_id=locked.org_id).exists():
+            raise ServiceError("Only members of the plan's organisation change its distribution.",
+                               code="other_organisation")
+        if any(not g.name.startswith("BCP ") for g in groups):
+            raise ServiceError("A distribution names people or the BCP groups only.", code="invalid_group")
+        members = set(
+            Membership.objects.filter(user__in=users, organisation_id=locked.org_id).values_list("user_id", flat=True)
+        )
+        outsiders = [u for u in users if u.pk not in members]
+        if outsiders:
+            raise ServiceError(
+                f"{display_name(outsiders[0])} is not a member of this plan's organisation.", code="other_organisation"
+            )
+        PlanDistribution.objects.filter(plan=locked).delete()
+        rows = PlanDistribution.objects.bulk_create(
+            [PlanDistribution(plan=locked, user=u) for u in users]
+            + [PlanDistribution(plan=locked, group=g) for g in groups]
+        )
+        audit_record(
+            plan=locked, actor=actor, action="distribution_changed",
+            details={
+                "everyone": not rows,
+                "users": sorted(u.get_username() for u in users),
+                "groups": sorted(g.name for g in groups),
+            },
+        )
+    return rows
+
+
+def distribution_add(*, plan: Plan, actor, user=None, group=None) -> None:
+    """Add one person or one group to the plan's distribution (`distribution_set` does the checks)."""
+    rows = list(PlanDistribution.objects.filter(plan=plan).select_related("user", "group"))
+    users = [r.user for r in rows if r.user_id] + ([user] if user is not None else [])
+    groups = [r.group for r in rows if r.group_id] + ([group] if group is not None else [])
+    distribution_set(plan=plan, actor=actor, users=users, groups=groups)
+
+
+def distribution_remove(*, row: PlanDistribution, actor) -> None:
+    """Remove one row of the plan's distribution (no rows left = everyone in the organisation)."""
+    rows = [r for r in PlanDistribution.objects.filter(plan_id=row.plan_id).select_related("user", "group")
+            if r.pk != row.pk]
+    distribution_set(plan=row.plan, actor=actor, users=[r.user for r in rows if r.user_id],
+                     groups=[r.group for r in rows if r.group_id])
