@@ -122,15 +122,17 @@ class ServiceFormMixin:
 
         return RefusedForm
 
+    def refused(self, request, message: str, view: str, object_id):
+        """Say why a service refused, and go back to this object's `view` page ("change", "history")."""
+        self.message_user(request, message, messages.ERROR)
+        opts = self.model._meta
+        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[object_id]))
+
     def delete_view(self, request, object_id, extra_context=None):
         try:
             return super().delete_view(request, object_id, extra_context)
         except ServiceError as exc:
-            self.message_user(request, f"Nothing was deleted. {exc.message}", messages.ERROR)
-            opts = self.model._meta
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
-            )
+            return self.refused(request, f"Nothing was deleted. {exc.message}", "change", object_id)
 
     def changelist_view(self, request, extra_context=None):
         try:
@@ -245,11 +247,7 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
         try:
             return super().history_form_view(request, object_id, version_id, extra_context)
         except ServiceError as exc:
-            self.message_user(request, f"Nothing was reverted. {exc.message}", messages.ERROR)
-            opts = self.model._meta
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[object_id])
-            )
+            return self.refused(request, f"Nothing was reverted. {exc.message}", "history", object_id)
 
     def revert_disabled(self, request, obj=None):
         return not self.history_revert or not self.has_change_permission(request, obj)

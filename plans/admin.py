@@ -493,12 +493,7 @@ class ChangeRecordAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     date_hierarchy = "occurred_at_utc"
     ordering = ["-occurred_at_utc"]
 
-    def scope_queryset(self, request, queryset):
-        if request.user.is_superuser:
-            return queryset
-        org = admin_organisation(request)
-        if org is None:
-            return queryset.none()
+    def filter_to_organisation(self, queryset, org):
         return queryset.filter(pk__in=ChangeLogMap.objects.filter(plan__org=org).values("change_id"))
 
     def has_upload_permission(self, request) -> bool:

@@ -73,6 +73,10 @@ class OrgScopedMixin:
         org = admin_organisation(request)
         if org is None:
             return queryset.none()
+        return self.filter_to_organisation(queryset, org)
+
+    def filter_to_organisation(self, queryset, org):
+        """The rows of `org` (override when the path to the organisation is not one field)."""
         return queryset.filter(**{self.org_field: org.pk})
 
     def get_queryset(self, request):
