@@ -13,6 +13,9 @@ os.environ["DATABASE_URL"] = os.environ.get("BCP_TEST_DATABASE_URL") or "sqlite:
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 os.environ.pop("EMAIL_HOST", None)
 os.environ.setdefault("STORAGE_BACKEND", "local")
+# Tasks run inside the request that enqueues them, unless a test runs a real worker
+# (bcp_site.tasks_support.run_db_worker, or an RQ worker): unrelated tests stay quick.
+os.environ.setdefault("BCP_TASKS_BACKEND", "immediate")
 
 import pytest  # noqa: E402
 
@@ -34,6 +37,41 @@ def _media_root(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.MEDIA_ROOT = tmp_path / "files"
+
+
+def _logging_state():
+    import logging
+
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(logger, logging.Logger))]
+    return {logger: (list(logger.handlers), logger.level, logger.propagate) for logger in loggers}
+
+
+def _pytest_handler(handler) -> bool:
+    return type(handler).__module__.startswith("_pytest")
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored():
+    """Undo the logging changes a test makes, so no handler outlives the stream it writes to.
+
+    A test that runs `manage.py` in-process (ManagementUtility.execute() calls django.setup()
+    again) rebuilds the settings' StreamHandlers on that test's captured stderr, which pytest
+    closes after the test: every later record (a task's log line, the SMTP server's threads)
+    then printed "Logging error ... I/O operation on closed file". pytest's own capture
+    handlers, attached per phase, are left alone.
+    """
+    before = _logging_state()
+    yield
+    for logger in _logging_state():
+        # A logger created during the test keeps no handler it was given there.
+        handlers, level, propagate = before.get(logger, ([], logger.level, logger.propagate))
+        logger.handlers = [h for h in handlers if not _pytest_handler(h)] + [
+            h for h in logger.handlers if _pytest_handler(h)
+        ]
+        logger.propagate = propagate
+        if logger.level != level:
+            logger.setLevel(level)
 
 
 @pytest.fixture
@@ -114,6 +152,28 @@ def plan(org, owner, template):
     from bcp_site.testing import make_plan
 
     return make_plan(org, owner, template=template, title="Head office plan")
+
+
+def pytest_sessionstart(session):
+    """Stop before the first test when the system lacks a library or tool the suite needs.
+
+    `make test` installs them first when run as root (bcp_site/system_check.py); this catches
+    `pytest` run directly, with the same command to run instead of a screen of failures.
+    """
+    from bcp_site import system_check
+
+    if os.environ.get("BCP_SKIP_SYSTEM_CHECK") == "1":
+        return
+    lacking = [need for need in system_check.missing(["run", "test"]) if not need.skippable]
+    if lacking:
+        names = system_check.packages(lacking)
+        command = system_check.install_command(names, root=os.geteuid() == 0) if names else ""
+        pytest.exit(
+            f"the test suite needs what this system lacks: {', '.join(need.what for need in lacking)}. "
+            + (f"Install it with `{command}` (or run `make test` as root, which does), " if command else "")
+            + "or set BCP_SKIP_SYSTEM_CHECK=1 to run the tests anyway.",
+            returncode=4,
+        )
 
 
 def pytest_runtest_setup(item):
@@ -202,6 +262,14 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "artifacts")
 
 
+def _chromium(pw) -> str | None:
+    """Debian's Chromium, else the one Playwright downloaded (Ubuntu has no Chromium package); None: neither."""
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    bundled = pw.chromium.executable_path
+    return bundled if bundled and os.path.exists(bundled) else None
+
+
 @pytest.fixture
 def browser_page(live_server, settings):
     """A Playwright page in Debian's headless Chromium, pointed at the live server.
@@ -209,15 +277,22 @@ def browser_page(live_server, settings):
     `page.base_url` is the live server address; `page.shot(name)` saves a screenshot
     under artifacts/ (ignored by git).
     """
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    from bcp_site.system_check import library_loads
+
+    if not library_loads("libatomic.so.1"):
+        pytest.skip("Playwright's driver needs libatomic.so.1: `apt-get install libatomic1` (make test does it as "
+                    "root)")
     settings.SITE_URL = live_server.url
     os.makedirs(ARTIFACTS, exist_ok=True)
     with sync_playwright() as pw:
+        executable = _chromium(pw)
+        if executable is None:
+            pytest.skip("Chromium is not installed: on Debian `apt-get install chromium` (make test does it as "
+                        "root); elsewhere `.venv/bin/python -m playwright install --with-deps chromium`")
         browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=executable,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         context = browser.new_context(viewport={"width": 1200, "height": 900})

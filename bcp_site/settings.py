@@ -104,6 +104,9 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_tasks",  # Django's tasks API (the backport of django.tasks): see "Background tasks" below
+    "django_tasks_db",  # the database queue (its table exists whatever the backend: queue health reads it)
+    "django_rq",  # RQ on Redis, and its `rqworker` command (its admin dashboard is off: RQ_SHOW_ADMIN_LINK)
     "templates_app",
     "plans",
     "reviews",
@@ -231,9 +234,50 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "bcp@localhost")
 
 # Acknowledgement links.
 BCP_ACK_LINK_DAYS = env_int("BCP_ACK_LINK_DAYS", 30)
-# Above this many recipients, acknowledgement mail is sent by a background thread
-# after the approval has returned.
+# The outbox (plans.outbox): every email is a bc_notification row delivered by the task workers.
+# A worker claims BCP_MAIL_BATCH_SIZE rows at a time and sends them over one SMTP connection; rows
+# whose worker died are queued again once their lease expires (`manage.py outbox_sweep`, from cron).
+# Temporary failures retry after BCP_OUTBOX_BACKOFF_SECONDS, doubled each time up to the maximum;
+# after BCP_OUTBOX_MAX_ATTEMPTS tries a row is given up (the admin can send it again).
 BCP_MAIL_BATCH_SIZE = env_int("BCP_MAIL_BATCH_SIZE", 100)
+BCP_OUTBOX_LEASE_SECONDS = env_int("BCP_OUTBOX_LEASE_SECONDS", 600)
+BCP_OUTBOX_MAX_ATTEMPTS = env_int("BCP_OUTBOX_MAX_ATTEMPTS", 8)
+BCP_OUTBOX_BACKOFF_SECONDS = env_int("BCP_OUTBOX_BACKOFF_SECONDS", 30)
+BCP_OUTBOX_BACKOFF_MAX_SECONDS = env_int("BCP_OUTBOX_BACKOFF_MAX_SECONDS", 3600)
+for _name in ("BCP_MAIL_BATCH_SIZE", "BCP_OUTBOX_LEASE_SECONDS", "BCP_OUTBOX_MAX_ATTEMPTS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]} must be 1 or more.")
+
+# Background tasks: Django's tasks API (the django-tasks backport; `django.tasks` from Django 6).
+# BCP_TASKS_BACKEND: "database" (default; workers run `manage.py db_worker`, several on MariaDB,
+# one on SQLite), "rq" (RQ on Redis at REDIS_URL; workers run `manage.py rqworker default --with-scheduler`),
+# or "immediate" (tasks run inside the request that enqueues them: no worker, for tests and demos).
+BCP_TASKS_BACKEND = (os.environ.get("BCP_TASKS_BACKEND") or "database").strip().lower()
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if BCP_TASKS_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"BCP_TASKS_BACKEND={BCP_TASKS_BACKEND!r}: use one of {', '.join(TASK_BACKENDS)}."
+    )
+TASK_QUEUES = ["default"]
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[BCP_TASKS_BACKEND], "QUEUES": TASK_QUEUES}}
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+if urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r}: use redis://host:port/db, rediss://... or unix://...")
+# A job may run this long before RQ stops it (a large plan's PDF takes seconds, not minutes).
+RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in TASK_QUEUES}
+# Workers (`manage.py rqworker default`) run jobs as django-tasks' own job class, which calls the task.
+RQ = {"JOB_CLASS": "django_tasks_rq.backend.Job"}
+RQ_SHOW_ADMIN_LINK = False  # the queue's health is shown to superusers in the admin (bcp_site.tasks_admin)
+
+# Rate limits (plans.ratelimit) count in one place every process shares: "database" (default,
+# the bc_rate_counter table) or "redis" (INCR on REDIS_URL). Never in process memory.
+BCP_RATE_LIMIT_BACKEND = (os.environ.get("BCP_RATE_LIMIT_BACKEND") or "database").strip().lower()
+if BCP_RATE_LIMIT_BACKEND not in {"database", "redis"}:
+    raise ImproperlyConfigured(f"BCP_RATE_LIMIT_BACKEND={BCP_RATE_LIMIT_BACKEND!r}: use database or redis.")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -313,3 +357,8 @@ LOGGING = {
         "axes": {"level": "WARNING"},  # failures and lockouts; not a line for every successful sign-in
     },
 }
+
+# mysql.W003 warns that a unique CharField over 255 characters may not be indexable. It is on
+# MariaDB 10.3+ and MySQL 5.7+ (InnoDB DYNAMIC rows index keys up to 3072 bytes): the longest,
+# bc_attachment.storage_path (500 utf8mb4 characters, 2000 bytes), migrates and is enforced there.
+SILENCED_SYSTEM_CHECKS = ["mysql.W003"]

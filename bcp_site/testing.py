@@ -7,10 +7,12 @@ import itertools
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from plans.models import Contact, Membership, Organisation, Plan, Process, Risk
+from plans.models import Contact, Membership, Organisation, Plan, PlanVersion, Process, Risk
 from plans.risk import risk_rating
-from plans.services import plan_create
+from plans.search import search_plan_index
+from plans.services import plan_create, working_copy_content
 from templates_app.models import Template
+from templates_app.schema import choice_pairs, is_empty, template_readiness, template_sections, value_problem
 
 _seq = itertools.count(1)
 
@@ -73,11 +75,72 @@ def make_template(*, name: str | None = None, schema: dict | None = None, is_def
     )
 
 
-def make_plan(org: Organisation, owner, *, template: Template | None = None, title: str | None = None) -> Plan:
-    return plan_create(
+def make_plan(org: Organisation, owner, *, template: Template | None = None, title: str | None = None,
+              ready: bool = True) -> Plan:
+    """A plan with version 1. `ready` (the default): ready for review (plans.readiness), see `make_ready`;
+    `ready=False`: exactly what `plan_create` makes (the template's defaults, no contacts, processes, risks)."""
+    plan = plan_create(
         organisation=org, template=template or make_template(), title=title or f"Plan {next(_seq)}",
         owner=owner, actor=owner,
     )
+    return make_ready(plan) if ready else plan
+
+
+def make_ready(plan: Plan) -> Plan:
+    """Make a new plan ready for review, as if version 1 had been written so (no audit rows, no new version).
+
+    Adds one contact ("Duty manager"), one critical process ("Customer service", RTO 4 h, MTPD 24 h)
+    and one risk ("Power cut"), fills every empty field the template requires (and those its
+    readiness declaration requires for approval) with a valid value, and stores the result in
+    the working copy and in the active version's snapshot.
+    """
+    contact = Contact.objects.create(plan=plan, name="Duty manager", role="Incident lead",
+                                     phone="+44 20 7946 0001", email="duty@example.org")
+    Process.objects.create(plan=plan, name="Customer service", rto_minutes=240, rpo_minutes=60, mtpd_minutes=1440,
+                           impact_rating=Process.Impact.HIGH)
+    Risk.objects.create(plan=plan, threat="Power cut", likelihood=Risk.Likelihood.POSSIBLE,
+                        impact=Risk.Impact.MAJOR, rating=risk_rating(Risk.Likelihood.POSSIBLE, Risk.Impact.MAJOR),
+                        mitigation="Generator on site", owner_user=plan.owner_user)
+    wanted = set(template_readiness(plan.template)["required_for_approval"])
+    content = dict(plan.draft_content_json or {})
+    for section in template_sections(plan.template):
+        values = dict(content.get(section["key"]) or {})
+        for field in section["fields"]:
+            needed = field.get("required") or f"{section['key']}.{field['key']}" in wanted
+            if needed and is_empty(values.get(field["key"])):
+                values[field["key"]] = sample_value(field, user_id=plan.owner_user_id, contact_id=contact.pk)
+        content[section["key"]] = values
+    plan.draft_content_json = content
+    plan.save(update_fields=["draft_content_json"])
+    PlanVersion.objects.filter(pk=plan.current_version_id).update(content_json=working_copy_content(plan))
+    plan.current_version.refresh_from_db(fields=["content_json"])
+    search_plan_index(plan=plan)  # the rows were written directly: index them as the services would
+    return plan
+
+
+def sample_value(field: dict, *, user_id: int, contact_id: int):
+    """A valid value of a template field (a table gets one row with its required columns)."""
+    kind = field["type"]
+    if kind == "table":
+        return [{column["key"]: sample_value(column, user_id=user_id, contact_id=contact_id)
+                 for column in field.get("columns", []) if column.get("required")} or
+                {field["columns"][0]["key"]: sample_value(field["columns"][0], user_id=user_id,
+                                                          contact_id=contact_id)}]
+    if kind in {"select", "multiselect"}:
+        first = choice_pairs(field)[0][0]
+        return [first] if kind == "multiselect" else first
+    candidates = {
+        "text": "Filled for review", "textarea": "Filled for review.", "integer": max(field.get("min", 1), 1),
+        "decimal": str(max(field.get("min", 1), 1)), "date": "2030-01-31", "datetime": "2030-01-31T09:00:00+00:00",
+        "boolean": True, "email": "plan@example.org", "phone": "+44 20 7946 0000", "url": "https://example.org",
+        "duration": max(field.get("min", 60), 60), "user": user_id, "contact": contact_id,
+    }
+    value = candidates[kind]
+    if kind in {"text", "textarea"} and "max_length" in field:
+        value = value[: field["max_length"]]
+    if kind not in {"user", "contact"} and value_problem(field, value):
+        raise ValueError(f"make_ready cannot fill {field['key']!r}: give the plan a value yourself")
+    return value
 
 
 def add_children(plan: Plan, n: int) -> None:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
+from . import views
 from .limits import IdConverter
 
 # `<id:pk>`: a database id (1 .. 2**63-1). Registered before the apps' URLs are included,
@@ -9,6 +10,7 @@ from .limits import IdConverter
 register_converter(IdConverter, "id")
 
 urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),  # load balancer health check: no login, no query
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,6 +1,18 @@
-"""Error pages that say what happened, in the site's layout."""
+"""Error pages that say what happened, in the site's layout; and the health check."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+
+@require_safe
+def healthz(request):
+    """The load balancer's health check: `ok`, with no login, no database query and no template.
+
+    It is also the benchmark's bare Django view (`manage.py bench_pages`): a few bytes through
+    the full middleware stack, the ceiling every page is compared with.
+    """
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def _error(request, status: int, title: str, exception=None):

@@ -19,15 +19,17 @@ from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
+from bcp_site.admin_base import recent_filter, search_box_filter
 from templates_app.admin import TemplateAdmin
 from templates_app.models import Template
 from templates_app.schema import template_sections
 from templates_app.values import display_value, reference_names
 
 from . import services
-from .admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin, admin_organisation
-from .attachments import attachment_delete, plan_delete, plans_delete
+from .admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin, ScopedRawIdWidget, admin_organisation
+from .attachments import ALLOWED, attachment_delete, plan_delete, plans_delete
 from .change_forms import ChangeUploadForm
 from .changes import changes_import
 from .forms import ContactForm, ProcessForm, RiskForm
@@ -102,23 +104,43 @@ def snapshot_counts(content: dict) -> str:
     return ", ".join(f"{len(content.get(key) or [])} {key}" for key in ("contacts", "processes", "risks"))
 
 
+# Filters on people, organisations and templates are search boxes, never a line per value
+# (10,000 people, 100,000 plans); the organisation's box is for superusers (members have one).
+
+
+def organisation_box(path: str):
+    return search_box_filter(path, "organisation", match=("name",), placeholder="name or id", organisation=True)
+
+
+def person_box(path: str, title: str):
+    return search_box_filter(path, title, match=("username",), placeholder="username or id")
+
+
+TEMPLATE_BOX = search_box_filter("template", "template", match=("name",), placeholder="name or id")
+
+
 # --- organisations and people --------------------------------------------------------------
-
-
-class MembershipInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Membership
-    fields = ["user", "created_at"]
-    readonly_fields = fields
-    extra = 0
 
 
 @admin.register(Organisation)
 class OrganisationAdmin(SuperuserOnlyWritesMixin, OrgScopedAdmin):
+    """Organisations; their people are listed (and paged) in the people admin, linked from here."""
+
     org_field = "pk"
     list_display = ["name", "created_at"]
     search_fields = ["name"]
-    ordering = ["name"]
-    inlines = [MembershipInline]
+    ordering = ["name"]  # unique, so indexed
+    fields = ["name", "people"]
+    readonly_fields = ["people"]
+
+    @admin.display(description="people")
+    def people(self, obj):
+        """How many people belong here (one indexed count), linked to the list of them."""
+        if obj is None or obj.pk is None:
+            return "—"
+        count = obj.memberships.count()
+        url = reverse("admin:auth_user_changelist") + "?" + urlencode({"membership__organisation": obj.pk})
+        return format_html('<a href="{}">{} {}</a>', url, count, "person" if count == 1 else "people")
 
 
 @admin.register(Membership)
@@ -127,9 +149,10 @@ class MembershipAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
 
     org_field = "organisation"
     list_display = ["user", "organisation", "created_at"]
-    list_filter = ["organisation"]
+    list_filter = [organisation_box("organisation")]
     search_fields = ["user__username", "user__email", "organisation__name"]
     list_select_related = ["user", "organisation"]
+    ordering = ["-id"]  # newest first; the organisation's index holds (organisation, id)
 
 
 # --- plans -------------------------------------------------------------------------------
@@ -183,9 +206,12 @@ class PlanAdmin(OrgScopedHistoryAdmin):
     org_field = "org"
     form = PlanAdminForm
     list_display = ["title", "org", "status", "owner_user", "current_version", "approved_at_utc", "updated_at"]
-    list_filter = ["status", "org", "template"]
+    list_filter = ["status", organisation_box("org"), TEMPLATE_BOX, person_box("owner_user", "owner")]
     search_fields = ["title", "owner_user__username"]
-    list_select_related = ["org", "owner_user", "current_version", "template"]
+    # Organisation and version are joined; the owner (never empty: an INNER JOIN) is fetched for the
+    # page's rows instead, so MariaDB reads the plans in index order (bcp_site.admin_base.LimitedChangeList).
+    list_select_related = ["org", "owner_user", "current_version"]
+    # idx_bc_plan_org_updated for an organisation's plans, idx_bc_plan_updated across them (superusers).
     ordering = ["-updated_at", "-id"]
     raw_id_fields = ["owner_user"]
     inlines = [VersionInline]
@@ -283,10 +309,10 @@ class PlanVersionAdmin(ReadOnlyAdminMixin, OrgScopedHistoryAdmin):
     """Versions are history (invariant 2): made by saving a revision, never changed here."""
 
     list_display = ["plan", "version_number", "status", "authored_by_user", "authored_at_utc"]
-    list_filter = ["status", "plan__org"]
+    list_filter = ["status", organisation_box("plan__org")]
     search_fields = ["plan__title", "summary_change_note"]
     list_select_related = ["plan", "authored_by_user"]
-    ordering = ["plan", "-version_number"]
+    ordering = ["-id"]  # newest first, on the primary key ("plan" would sort by the plans' own order)
     fields = [
         "plan", "version_number", "status", "authored_by_user", "authored_at_utc", "summary_change_note",
         "approved_at_utc", "approval_round", "content", "snapshot",
@@ -315,8 +341,9 @@ class PlanRowAdmin(OrgScopedHistoryAdmin):
     """
 
     history_revert = True
-    list_filter = ["plan__org"]
+    list_filter = [organisation_box("plan__org")]
     list_select_related = ["plan"]
+    ordering = ["-id"]  # newest first, on the primary key (the model's "plan, name" sorts by joined plans)
     raw_id_fields = ["plan"]
     save_service = None  # e.g. services.contact_save
     delete_service = None
@@ -391,6 +418,11 @@ class RiskAdminForm(RiskForm):
         instance = kwargs.get("instance")
         org_id = instance.plan.org_id if instance is not None and instance.pk else self.owner_org_id
         super().__init__(*args, members=organisation_members(org_id), **kwargs)
+        field = self.fields.get("owner_user")
+        if isinstance(field, forms.ModelChoiceField):  # an id box with a lookup, not a select of every member
+            widget = ScopedRawIdWidget(Risk._meta.get_field("owner_user").remote_field, admin.site)
+            widget.scope = field.queryset
+            field.widget = widget
 
     def service_values(self) -> dict:
         return {f: self.cleaned_data.get(f) for f in RiskForm.Meta.fields}
@@ -408,7 +440,7 @@ class ContactAdmin(PlanRowAdmin):
 class ProcessAdmin(PlanRowAdmin):
     form = ProcessAdminForm
     list_display = ["name", "plan", "rto_minutes", "rpo_minutes", "mtpd_minutes", "impact_rating"]
-    list_filter = ["impact_rating", "plan__org"]
+    list_filter = ["impact_rating", organisation_box("plan__org")]
     search_fields = ["name", "description", "plan__title"]
     save_service, delete_service, id_kwarg = services.process_save, services.process_delete, "process_id"
 
@@ -417,7 +449,7 @@ class ProcessAdmin(PlanRowAdmin):
 class RiskAdmin(PlanRowAdmin):
     form = RiskAdminForm
     list_display = ["threat", "plan", "likelihood", "impact", "rating", "owner_user"]
-    list_filter = ["rating", "likelihood", "impact", "plan__org"]
+    list_filter = ["rating", "likelihood", "impact", person_box("owner_user", "owner"), organisation_box("plan__org")]
     search_fields = ["threat", "mitigation", "plan__title"]
     list_select_related = ["plan", "owner_user"]
     save_service, delete_service, id_kwarg = services.risk_save, services.risk_delete, "risk_id"
@@ -435,14 +467,28 @@ class RiskAdmin(PlanRowAdmin):
 # --- files, audit and changes ------------------------------------------------------------
 
 
+class ContentTypeFilter(admin.SimpleListFilter):
+    """The accepted file types (a fixed list), not a DISTINCT over every attachment."""
+
+    title = "content type"
+    parameter_name = "content_type"
+
+    def lookups(self, request, model_admin):
+        return [(value, value) for value in sorted({kind.content_type for kind in ALLOWED.values()})]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(content_type=self.value()) if self.value() else queryset
+
+
 @admin.register(Attachment)
 class AttachmentAdmin(OrgScopedAdmin):
     """Attachments are uploaded on the plan page (type, size and hash checks); here they are read or deleted."""
 
     list_display = ["file_name", "plan", "size_bytes", "uploaded_by_user", "uploaded_at_utc", "hash"]
-    list_filter = ["plan__org", "content_type"]
+    list_filter = [organisation_box("plan__org"), ContentTypeFilter]
     search_fields = ["file_name", "plan__title", "hash"]
     list_select_related = ["plan", "uploaded_by_user"]
+    ordering = ["-id"]  # newest first, on the primary key
     readonly_fields = [
         "plan", "file_name", "storage_path", "content_type", "size_bytes", "uploaded_by_user", "uploaded_at_utc",
         "hash",
@@ -466,11 +512,13 @@ class AttachmentAdmin(OrgScopedAdmin):
 class AuditAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     org_field = "org"
     list_display = ["at_utc", "action", "plan", "actor_user"]
-    list_filter = ["action", "org"]
+    list_filter = [
+        recent_filter("at_utc", "time"), search_box_filter("action", "action", placeholder="e.g. plan_created"),
+        person_box("actor_user", "actor"), organisation_box("org"),
+    ]
     search_fields = ["action", "plan__title", "actor_user__username"]
     list_select_related = ["plan", "actor_user"]
-    date_hierarchy = "at_utc"
-    ordering = ["-at_utc", "-id"]
+    ordering = ["-at_utc", "-id"]  # idx_bc_audit_org_at for an organisation, idx_bc_audit_at across them
     fields = ["at_utc", "org", "plan", "action", "actor_user", "details"]
     readonly_fields = fields
 
@@ -487,11 +535,12 @@ class ChangeRecordAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     """
 
     list_display = ["guid", "occurred_at_utc", "change_type", "summary", "hash_mismatch", "imported_at_utc"]
-    list_filter = ["change_type", "hash_mismatch"]
+    list_filter = [
+        recent_filter("occurred_at_utc", "occurred"), search_box_filter("change_type", "type"), "hash_mismatch",
+    ]
     search_fields = ["guid", "summary"]
     readonly_fields = [f.name for f in ChangeRecord._meta.fields]
-    date_hierarchy = "occurred_at_utc"
-    ordering = ["-occurred_at_utc"]
+    ordering = ["-occurred_at_utc", "-id"]  # idx_bc_change_occurred
 
     def filter_to_organisation(self, queryset, org):
         return queryset.filter(pk__in=ChangeLogMap.objects.filter(plan__org=org).values("change_id"))
@@ -543,11 +592,11 @@ class ChangeLogMapAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     """Links between changes and plans, made by the importer; read-only."""
 
     list_display = ["change_guid", "plan", "imported_at_utc"]
-    list_filter = ["plan__org"]
+    list_filter = [organisation_box("plan__org")]
     search_fields = ["change_guid", "plan__title"]
     list_select_related = ["plan"]
     readonly_fields = ["plan", "change_guid", "change", "imported_at_utc"]
-    ordering = ["plan", "-imported_at_utc"]
+    ordering = ["-id"]  # newest first, on the primary key
 
 
 # --- templates: the organisation a BCP Admin manages templates for ---------------------------
@@ -563,3 +612,7 @@ class OrgTemplateAdmin(TemplateAdmin):
 
 admin.site.unregister(Template)
 admin.site.register(Template, OrgTemplateAdmin)
+
+from . import outbox_admin  # noqa
+
+from . import issued_admin  # noqa: E402, F401 - issued files (and the task queue), read-only

@@ -12,7 +12,9 @@ attribute the wall covers:
   a related model offers only the rows its own admin would show (`related_queryset`);
 - autocomplete (Django asks the related model's admin, which is scoped the same way);
 - list filters: organisation filters disappear for members, and relation filters list only
-  values present in the scoped rows.
+  values present in the scoped rows. The admins here use search boxes for relations instead
+  (`bcp_site.admin_base.search_box_filter`: a list of values grows with the data); they work
+  inside the scoped rows, and the organisation's box is shown to superusers only.
 
 Superusers see every organisation (decision 6); services still decide what they may change.
 """

@@ -31,7 +31,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from . import file_content
-from .models import Attachment, Plan, PlanVersion
+from .models import Attachment, IssuedFile, Plan
 from .services import ServiceError, audit_record, member_check, plan_edit_refusal
 from .storage import delete_files_on_commit
 
@@ -305,7 +305,15 @@ def attachment_upload(*, plan: Plan, actor, uploaded_file) -> Attachment:
     name, kind, scan = attachment_check(uploaded_file)
     path = f"attachments/plan-{plan.pk}/{uuid.uuid4().hex}"
     uploaded_file.seek(0)
-    stored = default_storage.save(path, uploaded_file)
+    try:
+        stored = default_storage.save(path, uploaded_file)
+    except Exception as error:  # noqa: BLE001 - the file store (disk, S3) is down or refuses: say so, save nothing
+        logger.exception("storing an upload for plan %s failed", plan.pk)
+        raise ServiceError(
+            f"“{name}” could not be stored: the file store is not available right now. Nothing was saved; "
+            "try again in a few minutes, and tell an administrator if it keeps happening.",
+            code="storage_unavailable",
+        ) from error
     try:
         with transaction.atomic():
             attachment = Attachment.objects.create(
@@ -370,12 +378,9 @@ def attachment_delete(*, attachment: Attachment, actor) -> None:
 
 
 def plan_stored_paths(plan_ids) -> list[str]:
-    """Storage paths of the attachments and exports of these plans (two queries)."""
+    """Storage paths of the attachments and issued files (exports) of these plans (two queries)."""
     paths = list(Attachment.objects.filter(plan_id__in=plan_ids).values_list("storage_path", flat=True))
-    for pdf, docx in PlanVersion.objects.filter(plan_id__in=plan_ids).values_list(
-        "pdf_export_path", "docx_export_path"
-    ):
-        paths.extend(p for p in (pdf, docx) if p)
+    paths.extend(IssuedFile.objects.filter(plan_id__in=plan_ids).values_list("storage_path", flat=True).distinct())
     return paths
 
 

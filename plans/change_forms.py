@@ -15,9 +15,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from bcp_site.limits import day_start
-from bcp_site.text import display_name
 
+from .audit_actions import audit_action_choices
 from .models import Plan
+from .person_search import PersonField
 from .selectors import organisation_for
 
 # Admin upload limits: a zip is read in memory, member by member, never extracted to disk.
@@ -37,9 +38,8 @@ class AuditFilterForm(forms.Form):
     """Filter an audit trail by action, actor and an inclusive date range (local dates)."""
 
     action = forms.ChoiceField(required=False, label="Action")
-    actor = forms.ModelChoiceField(
-        queryset=get_user_model().objects.none(), required=False, label="Actor", empty_label="Anyone"
-    )
+    # A search field (plans.person_search): people who have left still appear in the trail.
+    actor = PersonField(required=False, label="Actor", queryset=get_user_model().objects.all())
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}), help_text="inclusive"
     )
@@ -47,11 +47,10 @@ class AuditFilterForm(forms.Form):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}), help_text="inclusive"
     )
 
-    def __init__(self, *args, actions: list[str], members: QuerySet, **kwargs):
+    def __init__(self, *args, org_id, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any action")] + [(a, a.replace("_", " ")) for a in actions]
-        self.fields["actor"].queryset = members
-        self.fields["actor"].label_from_instance = display_name
+        self.fields["action"].choices = [("", "Any action"), *audit_action_choices()]
+        self.fields["actor"].org_id = org_id
 
     def clean(self):
         data = super().clean()

@@ -24,17 +24,33 @@ Values are display strings (`templates_app.values.display_value`; minutes as "4 
 likelihood as "3 Possible"). A field that was empty and now has a value is "added",
 the reverse "removed". An added row lists its values in `fields` with `old` empty, a
 removed row with `new` empty. An empty list means no differences.
-The include `plans/includes/version_diff.html` renders it (context variable `diff`).
+The include `plans/includes/version_diff.html` renders it (context variable `diff`);
+`written_diff_html` renders and caches it for two written versions (they never change).
+
+People named by user-type fields are looked up only for the ids the two contents refer to
+(`org_id=`: one query, none when no user field is filled), never for the whole organisation.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+
 from templates_app.schema import template_sections
 from templates_app.values import display_value, format_minutes
 
 from .models import Process, Risk
+from .plan_display import (
+    FRAGMENT_SECONDS,
+    fragment_key,
+    referenced_user_ids,
+    template_identity,
+    user_labels,
+    version_identity,
+)
 
 LIST_TITLES = {"contacts": "Contacts", "processes": "Critical processes", "risks": "Risks"}
 
@@ -129,16 +145,20 @@ def _list_changes(kind: str, old_rows: list[dict], new_rows: list[dict]) -> list
 
 
 def version_diff(template, old_content: dict, new_content: dict, *, sections=None,
-                 users: dict | None = None) -> list[dict]:
+                 users: dict | None = None, org_id=None) -> list[dict]:
     """Differences from `old_content` to `new_content`, section by section (shape: module docstring).
 
     Runs one query for the template's section rows unless `sections`
     (`templates_app.schema.template_sections(template)`) is given. `users` (id -> name)
-    names user-reference fields; contacts are named from the two contents' snapshots.
+    names user-reference fields; without it, `org_id` looks up the people the two contents
+    name (one query, none when they name nobody). Contacts are named from the two contents'
+    snapshots.
     """
     old_content, new_content = old_content or {}, new_content or {}
     if sections is None:
         sections = template_sections(template)
+    if users is None and org_id is not None:
+        users = user_labels(org_id, referenced_user_ids(sections, old_content, new_content))
     contacts = {c.get("id"): c.get("name", "") for c in old_content.get("contacts") or []}
     contacts.update({c.get("id"): c.get("name", "") for c in new_content.get("contacts") or []})
     diff = []
@@ -152,3 +172,20 @@ def version_diff(template, old_content: dict, new_content: dict, *, sections=Non
         if changes:
             diff.append({"key": kind, "title": title, "kind": "list", "changes": changes})
     return diff
+
+
+def written_diff_html(*, old, new, org_id) -> SafeString:
+    """The rendered differences from written version `old` (None: from nothing) to written version
+    `new`, laid out with `new`'s template: cached, keyed by both versions and the template's
+    version, because written versions never change. A cache hit runs no query; a miss reads the
+    two contents (if deferred), the template's section rows and the names of people referred to.
+    """
+    template = new.template
+    key = fragment_key("diff", version_identity(old) if old is not None else "none", version_identity(new),
+                       template_identity(template))
+    html = cache.get(key)
+    if html is None:
+        diff = version_diff(template, old.content_json if old is not None else {}, new.content_json, org_id=org_id)
+        html = render_to_string("plans/includes/version_diff.html", {"diff": diff})
+        cache.set(key, html, FRAGMENT_SECONDS)
+    return mark_safe(html)  # rendered by our template, escaped there

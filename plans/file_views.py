@@ -3,6 +3,14 @@
 Every page starts from `get_plan_for_user`, so another organisation's plan, version,
 export or attachment answers 404; downloads are always `Content-Disposition: attachment`
 with `X-Content-Type-Options: nosniff`, never rendered inline.
+
+Downloads carry `ETag: "<sha256>"` (the recorded hash) and `Cache-Control: private, no-cache`:
+the browser keeps its copy and asks again each time; a request whose `If-None-Match` names
+the recorded hash gets 304 without the file being read, after the walls and permissions
+were checked as for the download itself. Pages stay uncached.
+
+An export that is not issued yet is rendered by a background task: the page says "being
+prepared" and refreshes itself (a meta refresh, no JavaScript) until the file is there.
 """
 
 import io
@@ -10,9 +18,10 @@ import io
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
@@ -24,7 +33,17 @@ from .attachments import (
     max_bytes,
     too_large_error,
 )
-from .exports import CONTENT_TYPES, KINDS, export_filename, export_find, hash_stream, version_export_get
+from .exports import (
+    CONTENT_TYPES,
+    KIND_LABELS,
+    KINDS,
+    export_filename,
+    export_find,
+    hash_stream,
+    issued_file_read,
+    version_file_request,
+)
+from .exports.pending import WORKER_GRACE
 from .file_forms import AttachmentUploadForm, VerifyExportForm
 from .models import Attachment
 from .selectors import get_plan_for_user, organisation_for
@@ -34,10 +53,35 @@ from .submissions import AlreadySaved, already_saved_redirect, submitted_once
 ATTACHMENTS_PER_PAGE = 25
 
 
-def _download(handle, *, filename: str, content_type: str) -> FileResponse:
+# Browsers keep a download and ask again before using it (no-cache): the walls are checked each time.
+DOWNLOAD_CACHE_CONTROL = "private, no-cache"
+PREPARING_REFRESH_SECONDS = 3
+STUCK_REFRESH_SECONDS = 15
+
+
+def _etag(digest: str) -> str:
+    return f'"{digest}"'
+
+
+def _not_modified(request, digest: str):
+    """304 when the request's If-None-Match names this hash (weak or strong, or `*`); else None."""
+    header = request.headers.get("If-None-Match", "")
+    if not header:
+        return None
+    tags = parse_etags(header)
+    if "*" in tags or _etag(digest) in {tag.removeprefix("W/") for tag in tags}:
+        response = HttpResponseNotModified()
+        response["ETag"] = _etag(digest)
+        response["Cache-Control"] = DOWNLOAD_CACHE_CONTROL
+        return response
+    return None
+
+
+def _download(handle, *, filename: str, content_type: str, digest: str) -> FileResponse:
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
+    response["ETag"] = _etag(digest)
+    response["Cache-Control"] = DOWNLOAD_CACHE_CONTROL
     return response
 
 
@@ -48,17 +92,48 @@ def _refused(request, error: ServiceError, *, status: int = 409):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def version_export(request, pk, number, kind):
-    """The PDF or DOCX of a version: the stored file (hash checked), or rendered and stored on first use."""
+    """The PDF or DOCX of a version: the issued file (hash checked), or "being prepared" until a task issued it.
+
+    POST is the page's "Try again" (a request that failed or that no worker picked up).
+    """
     plan = get_plan_for_user(request.user, pk)
     if kind not in KINDS:
         raise Http404("Exports are PDF or DOCX.")
     version = get_object_or_404(plan.versions.select_related("plan", "authored_by_user"), version_number=number)
+    if request.method == "POST":
+        version_file_request(version=version, kind=kind, actor=request.user, retry=True)
+        return redirect(request.path)
+    state = version_file_request(version=version, kind=kind, actor=request.user)
+    if state.issued is None:
+        return _preparing(request, version=version, kind=kind, state=state)
+    issued = state.issued
+    not_modified = _not_modified(request, issued.sha256)
+    if not_modified is not None:
+        return not_modified
     try:
-        data = version_export_get(version=version, kind=kind, actor=request.user)
+        data = issued_file_read(issued=issued, version=version, actor=request.user)
     except ServiceError as error:
         return _refused(request, error)
-    return _download(io.BytesIO(data), filename=export_filename(version, kind), content_type=CONTENT_TYPES[kind])
+    return _download(io.BytesIO(data), filename=export_filename(version, kind), content_type=CONTENT_TYPES[kind],
+                     digest=issued.sha256)
+
+
+def _preparing(request, *, version, kind, state):
+    """The "being prepared" page (202): refreshes itself; says plainly when no worker came or the task failed."""
+    if state.failed:
+        refresh = None  # nothing will change by itself: the person decides to try again
+    elif state.stuck:
+        refresh = STUCK_REFRESH_SECONDS
+    else:
+        refresh = PREPARING_REFRESH_SECONDS
+    response = render(request, "plans/exports/preparing.html", {
+        "plan": version.plan, "version": version, "kind": kind, "kind_label": KIND_LABELS[kind],
+        "state": state, "refresh": refresh, "worker_grace_seconds": int(WORKER_GRACE.total_seconds()),
+    }, status=202)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -117,13 +192,18 @@ def _attachment_for(request, pk, attachment_id, *, perm=None) -> Attachment:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD"])
 def attachment_download(request, pk, attachment_id):
     attachment = _attachment_for(request, pk, attachment_id)
+    not_modified = _not_modified(request, attachment.hash)
+    if not_modified is not None:
+        return not_modified
     try:
         handle = attachment_open(attachment=attachment, actor=request.user)
     except ServiceError as error:
         return _refused(request, error)
-    return _download(handle, filename=attachment.file_name, content_type=attachment.content_type)
+    return _download(handle, filename=attachment.file_name, content_type=attachment.content_type,
+                     digest=attachment.hash)
 
 
 @login_required

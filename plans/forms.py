@@ -7,6 +7,7 @@ the service refuses the save if someone else saved in between (see `plans.servic
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import F
 
@@ -15,6 +16,7 @@ from templates_app.models import Template
 from templates_app.values import format_duration_input, format_minutes, parse_duration
 
 from .models import Contact, Plan, Process, Risk
+from .person_search import PersonField
 from .submissions import SubmissionTokenField
 
 
@@ -61,14 +63,12 @@ class PlanCreateForm(forms.Form):
         help_text="The plan starts with this template's sections and default values.",
     )
     title = forms.CharField(max_length=255, help_text='For example "Head office business continuity plan".')
-    owner = forms.ModelChoiceField(queryset=None, empty_label=None,
-                                   help_text="The person who keeps this plan current.")
+    owner = PersonField(help_text="The person who keeps this plan current: type a name, username or email.")
     submission_token = SubmissionTokenField()  # a double click creates one plan (plans.submissions)
 
-    def __init__(self, *args, members, org_id, **kwargs):
+    def __init__(self, *args, org_id, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = members
-        self.fields["owner"].label_from_instance = display_name
+        self.fields["owner"].org_id = org_id  # active members of the organisation
         # The organisation's own templates and the global ones; its own default first.
         self.fields["template"].queryset = Template.objects.offered_to(org_id).order_by(
             "-is_default", F("org").desc(nulls_last=True), "name", "version"
@@ -184,24 +184,40 @@ class VersionCreateForm(EditRevisionForm):
 
 
 class PlanFilterForm(forms.Form):
-    """The plan list's filters (GET). Invalid values are ignored rather than refused."""
+    """The plan list's filters (GET). A bad status or search is ignored; an owner that matches
+    nobody or several people is an error on the field (and the list shows no plans)."""
 
-    q = forms.CharField(label="Search titles", required=False, max_length=255,
+    q = forms.CharField(label="Title contains", required=False, max_length=255,
                         widget=forms.TextInput(attrs={"type": "search"}))
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Plan.Status.choices])
-    owner = forms.ModelChoiceField(label="Owner", required=False, queryset=None, empty_label="Anyone")
+    owner = PersonField(label="Owner", required=False,
+                        queryset=get_user_model().objects.all())  # former colleagues own plans too
 
-    def __init__(self, *args, members, **kwargs):
+    def __init__(self, *args, org_id, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = members
-        self.fields["owner"].label_from_instance = display_name
+        self.fields["owner"].org_id = org_id
 
-    def filters(self) -> dict:
-        if not self.is_valid():
+    def filters(self) -> dict | None:
+        """The filters to apply, or None when the owner typed could not be resolved."""
+        if not self.is_bound:
             return {"status": "", "owner_id": None, "search": ""}
+        self.is_valid()
+        if "owner" in self.errors:
+            return None
         owner = self.cleaned_data.get("owner")
         return {"status": self.cleaned_data.get("status") or "", "owner_id": owner.pk if owner else None,
                 "search": (self.cleaned_data.get("q") or "").strip()}
+
+
+class SearchForm(forms.Form):
+    """The words to find in the organisation's plans (plans.search); GET, so results can be linked."""
+
+    q = forms.CharField(
+        label="Search inside plans", required=False, max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. ransomware, Maria Lopez, IT"}),
+        help_text="Titles, sections, contacts, critical processes with their dependencies, and risks, "
+                  "as they stand in the plans now.",
+    )
 
 
 class TemplateChangeForm(forms.Form):

@@ -52,7 +52,8 @@ class Membership(models.Model):
         ordering = ["organisation", "user"]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.organisation}"
+        # Stored fields only: a label never costs a query (lists, messages, history).
+        return f"user {self.user_id} in organisation {self.organisation_id}"
 
 
 class PlanQuerySet(models.QuerySet):
@@ -123,14 +124,20 @@ class Plan(models.Model):
             ("restore_plan", "Can restore an archived plan"),
         ]
         indexes = [
-            # Plan list of an organisation filtered by status.
-            models.Index(fields=["org", "status"], name="idx_bc_plan_org_status"),
+            # The plan list (plans.selectors.plan_list_queryset): one organisation, newest change
+            # first, paged by keyset on (updated_at, id): filter, order and cursor in one index.
+            models.Index(fields=["org", "updated_at", "id"], name="idx_bc_plan_org_updated"),
+            # The plan list filtered by status (same order and cursor).
+            models.Index(fields=["org", "status", "updated_at", "id"], name="idx_bc_plan_org_status"),
             # Recently updated plans by status.
             models.Index(fields=["status", "updated_at"], name="idx_bc_plan_status_updated"),
-            # Plans that use a template (the template-in-use check).
-            models.Index(fields=["template"], name="idx_bc_plan_template"),
-            # Plans filtered by owner.
-            models.Index(fields=["owner_user"], name="idx_bc_plan_owner"),
+            # The admin plan list across organisations (superusers), newest change first.
+            models.Index(fields=["updated_at", "id"], name="idx_bc_plan_updated"),
+            # Plans that use a template (the template-in-use check), and the admin plan list filtered
+            # by template (same order).
+            models.Index(fields=["template", "updated_at", "id"], name="idx_bc_plan_template"),
+            # Plans by owner, and the plan list filtered by owner (same order and cursor).
+            models.Index(fields=["owner_user", "updated_at", "id"], name="idx_bc_plan_owner"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="ck_plan_status_valid"),
@@ -206,7 +213,8 @@ class PlanVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.plan} v{self.version_number}"
+        # Stored fields only: a label never costs a query (the plan list shows the active version).
+        return f"Version {self.version_number}"
 
     def get_absolute_url(self) -> str:
         return reverse("plans:version_detail", args=[self.plan_id, self.version_number])
@@ -366,6 +374,124 @@ class Attachment(models.Model):
         return reverse("plans:plan_detail", args=[self.plan_id]) + "#attachments"
 
 
+class IssuedFileKind(models.TextChoices):
+    PLAN_PDF = "plan_pdf", "Plan PDF"
+    PLAN_DOCX = "plan_docx", "Plan DOCX"
+
+
+class IssuedFileMarking(models.TextChoices):
+    """What a file says about its version, decided when it is rendered (plans.exports.issued)."""
+
+    DRAFT = "draft", "Draft (not approved)"
+    APPROVED = "approved", "Approved"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class IssuedFile(models.Model):
+    """A file the product issued (decision 2): what it is, its marking, SHA-256 and where it is stored.
+
+    Append-only: a row is written once, when the file is first stored, and never changed; a
+    stored file is never re-rendered or overwritten. A version whose state changed since (a
+    draft approved, an approved version superseded) gets a new file and row with the new
+    marking, and the earlier file still verifies. The verify page and `verify_export` read
+    only this table.
+    """
+
+    Kind = IssuedFileKind
+    Marking = IssuedFileMarking
+
+    kind = models.CharField("kind", max_length=20, choices=Kind.choices)
+    org = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_column="org_id",
+        verbose_name="organisation",
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="issued_files", db_column="plan_id")
+    # NULL for files that are not a version's (reports, packs).
+    version = models.ForeignKey(
+        PlanVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="issued_files",
+        db_column="version_id", verbose_name="version",
+    )
+    marking = models.CharField("marking", max_length=20, choices=Marking.choices)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    storage_path = models.CharField("storage path", max_length=500)
+    size_bytes = models.BigIntegerField("size (bytes)")
+    issued_at_utc = models.DateTimeField("issued at")
+    issued_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_column="issued_by_user_id", verbose_name="issued by",
+    )
+
+    class Meta:
+        db_table = "bc_issued_file"
+        verbose_name = "issued file"
+        ordering = ["-issued_at_utc", "-id"]
+        indexes = [
+            # The verify page and `verify_export`: which issued file has this SHA-256?
+            models.Index(fields=["sha256"], name="idx_bc_issued_file_sha256"),
+            # The admin list of one organisation, newest first.
+            models.Index(fields=["org", "issued_at_utc"], name="idx_bc_issued_file_org_at"),
+        ]
+        constraints = [
+            # One file per version, kind and marking: the download looks it up by this key.
+            models.UniqueConstraint(fields=["version", "kind", "marking"], name="uq_bc_issued_file_version"),
+            models.CheckConstraint(condition=Q(kind__in=IssuedFileKind.values), name="ck_issued_file_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(marking__in=IssuedFileMarking.values), name="ck_issued_file_marking_valid"
+            ),
+            models.CheckConstraint(condition=_hash_ok("sha256", blank=False), name="ck_issued_file_sha256"),
+            models.CheckConstraint(condition=Q(size_bytes__gte=0), name="ck_issued_file_size_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.sha256[:12]}… ({self.get_marking_display()})"
+
+    def get_absolute_url(self) -> str:
+        """The version's page (reads the version unless it was selected with the row)."""
+        if self.version_id is None:
+            return reverse("plans:plan_detail", args=[self.plan_id])
+        return reverse("plans:version_detail", args=[self.plan_id, self.version.version_number])
+
+
+class IssuedFileRequest(models.Model):
+    """A file asked for and not issued yet: the one render task that will issue it.
+
+    The unique key makes concurrent first downloads share one task. The task notes when it
+    starts and, on failure, the error (the "being prepared" page reads both); the row is
+    deleted once the file is issued. Operational, not evidence: rows may be reset or removed.
+    """
+
+    version = models.ForeignKey(
+        PlanVersion, on_delete=models.CASCADE, related_name="+", db_column="version_id", verbose_name="version",
+    )
+    kind = models.CharField("kind", max_length=20, choices=IssuedFileKind.choices)
+    marking = models.CharField("marking", max_length=20, choices=IssuedFileMarking.choices)
+    requested_at_utc = models.DateTimeField("requested at")
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_column="requested_by_user_id", verbose_name="requested by",
+    )
+    task_id = models.CharField("task id", max_length=64, blank=True)
+    started_at_utc = models.DateTimeField("started at", null=True, blank=True)
+    failed_at_utc = models.DateTimeField("failed at", null=True, blank=True)
+    error = models.TextField("error", blank=True)
+
+    class Meta:
+        db_table = "bc_issued_file_request"
+        verbose_name = "file request"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "kind", "marking"], name="uq_bc_issued_file_request"),
+            models.CheckConstraint(
+                condition=Q(kind__in=IssuedFileKind.values), name="ck_issued_file_request_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(marking__in=IssuedFileMarking.values), name="ck_issued_file_request_marking_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of version {self.version_id} ({self.get_marking_display()}), requested"
+
+
 class Audit(models.Model):
     """One action: who did what, when, with details. Never changed after it is written.
 
@@ -401,8 +527,15 @@ class Audit(models.Model):
             models.Index(fields=["action"], name="idx_bc_audit_action"),
             # Chronological audit trail.
             models.Index(fields=["at_utc"], name="idx_bc_audit_at"),
-            # The organisation audit page, its CSV and the admin list: one organisation, newest first.
-            models.Index(fields=["org", "at_utc"], name="idx_bc_audit_org_at"),
+            # The organisation audit page, its CSV and the admin list: one organisation, newest first,
+            # paged by keyset on (at_utc, id).
+            models.Index(fields=["org", "at_utc", "id"], name="idx_bc_audit_org_at"),
+            # A plan's audit page and the plan page's recent entries (same order and cursor).
+            models.Index(fields=["plan", "at_utc", "id"], name="idx_bc_audit_plan_at"),
+            # The organisation audit page filtered by action (same order and cursor).
+            models.Index(fields=["org", "action", "at_utc", "id"], name="idx_bc_audit_org_action_at"),
+            # The audit pages filtered by actor (same order and cursor).
+            models.Index(fields=["actor_user", "at_utc", "id"], name="idx_bc_audit_actor_at"),
         ]
 
     def __str__(self) -> str:
@@ -500,3 +633,184 @@ class SubmissionToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token[:8]}… -> {self.result_url}"
+
+
+class RateCounter(models.Model):
+    """Hits of one subject (a client address, an email address) against one limit in one window.
+
+    Shared by every application process and incremented atomically (`plans.ratelimit`), so a
+    limit holds however many processes serve the site. Rows of ended windows are removed as
+    new windows start.
+    """
+
+    key = models.CharField("key", max_length=191, primary_key=True)
+    count = models.PositiveIntegerField("hits", default=0)
+    expires_at_utc = models.DateTimeField("window ends at")
+
+    class Meta:
+        db_table = "bc_rate_counter"
+        verbose_name = "rate limit counter"
+        indexes = [
+            models.Index(fields=["expires_at_utc"], name="idx_bc_rate_counter_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
+
+
+class NotificationKind(models.TextChoices):
+    REVIEW_ASSIGNED = "review_assigned", "Review assigned"
+    REVIEW_DECISION = "review_decision", "Review decision"
+    REVIEW_CANCELLED = "review_cancelled", "Review cancelled"
+    ACK_LINK = "ack_link", "Acknowledgement link"
+    ACK_LINK_RESEND = "ack_link_resend", "New acknowledgement link on request"
+    ACK_REMINDER = "ack_reminder", "Acknowledgement reminder"
+    DRIFT = "drift", "Drift alert"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    OTHER = "other", "Other"
+
+
+class NotificationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"  # refused for good by the mail server (e.g. no such mailbox)
+    GIVEN_UP = "given_up", "Given up"  # temporary failures, too many times
+
+
+class Notification(models.Model):
+    """One email the product sends (the outbox): queued in the sender's transaction, then delivered.
+
+    A row is written by `plans.outbox.notification_queue` and delivered by a task that claims it
+    with a lease (`claim_token`, `claimed_at_utc`) and marks it sent in its own commit as soon
+    as the mail server accepts it, so nothing is lost or sent twice when a worker dies. The
+    message is rendered at delivery from `kind`, the plan, the version and `context_json`.
+    `dedupe_key` is unique when set: the same acknowledgement link to a person once per version
+    (`ack_link:<plan>:<version>:<user>`), one reminder per person per plan per day
+    (`ack_reminder:<plan>:<user>:<YYYY-MM-DD>`).
+    """
+
+    Kind = NotificationKind
+    Status = NotificationStatus
+
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_column="recipient_user_id",
+        verbose_name="recipient",
+    )
+    # The address at queue time: the mail goes where the product said it would.
+    to_address = models.EmailField("to", max_length=254)
+    kind = models.CharField("kind", max_length=30, choices=Kind.choices)
+    org = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_column="org_id",
+        verbose_name="organisation",
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", db_column="plan_id",
+        verbose_name="plan",
+    )
+    version_number = models.IntegerField("version", null=True, blank=True)
+    status = models.CharField("status", max_length=20, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField("attempts", default=0)
+    last_error = models.TextField("last error", blank=True)
+    next_attempt_at_utc = models.DateTimeField("next attempt at")
+    claimed_at_utc = models.DateTimeField("claimed at", null=True, blank=True)
+    claim_token = models.CharField("claim", max_length=32, null=True, blank=True)
+    sent_at_utc = models.DateTimeField("sent at", null=True, blank=True)
+    message_id = models.CharField("message id", max_length=255, blank=True)
+    created_at_utc = models.DateTimeField("queued at")
+    dedupe_key = models.CharField("uniqueness key", max_length=190, null=True, blank=True)
+    context_json = models.JSONField("render parameters", default=dict, blank=True)
+
+    class Meta:
+        db_table = "bc_notification"
+        verbose_name = "notification"
+        ordering = ["-created_at_utc", "-id"]
+        indexes = [
+            # Delivery claims the oldest due rows: status = queued AND next_attempt <= now ORDER BY
+            # next_attempt, id; the sweeper finds expired leases (status = sending).
+            models.Index(fields=["status", "next_attempt_at_utc", "id"], name="idx_bc_notification_due"),
+            # The coverage page: who was sent this version's link, and how it went.
+            models.Index(fields=["plan", "version_number", "recipient_user"], name="idx_bc_notification_plan_ver"),
+            # The hourly "new link" limit of one person (recipient, kind, since), and their mail in the admin.
+            models.Index(fields=["recipient_user", "kind", "created_at_utc"], name="idx_bc_notification_user"),
+            # The admin list of one organisation, newest first.
+            models.Index(fields=["org", "created_at_utc", "id"], name="idx_bc_notification_org_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=NotificationKind.values), name="ck_notification_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=NotificationStatus.values), name="ck_notification_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(version_number__isnull=True) | Q(version_number__gt=0),
+                name="ck_notification_version_positive",
+            ),
+            # NULL for mail that may repeat; unique otherwise (MariaDB has no partial unique index).
+            models.UniqueConstraint(fields=["dedupe_key"], name="uq_bc_notification_dedupe_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_address} ({self.get_status_display()})"
+
+
+class SearchEntryKind(models.TextChoices):
+    TITLE = "title", "Title"
+    SECTION = "section", "Section"
+    CONTACT = "contact", "Contact"
+    PROCESS = "process", "Process"
+    RISK = "risk", "Risk"
+
+
+class SearchEntry(models.Model):
+    """One searchable item of a plan's working copy: its title, a section, a contact, a process or a risk.
+
+    Kept by the services through `plans.search` (in the writer's transaction) and read by its one
+    selector, `search_entries`. `text` is what people read (names resolved, not ids); `terms` is
+    what the full-text index holds: each word of `text` prefixed with the organisation
+    ("o12xpayroll"), so a search only ever meets its own organisation's words and short words
+    ("IT", "HR") are long enough for MariaDB's minimum token size. The full-text index itself is
+    made by the migration (`plans/migrations/0010_search.py`): a FULLTEXT key on MariaDB/MySQL,
+    an FTS5 table kept by triggers on SQLite (a migration that remakes this table on SQLite must
+    create them again).
+    """
+
+    Kind = SearchEntryKind
+
+    # No index of its own: the unique key below starts with the organisation.
+    org = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", db_column="org_id", db_index=False,
+        verbose_name="organisation",
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="search_entries", db_column="plan_id", verbose_name="plan",
+    )
+    kind = models.CharField("kind", max_length=20, choices=Kind.choices)
+    # The section key, or the contact's, process's or risk's id; empty for the title.
+    ref = models.CharField("reference", max_length=100, blank=True)
+    label = models.CharField("where", max_length=255)
+    text = models.TextField("text", blank=True)
+    terms = models.TextField("indexed terms", blank=True)
+    updated_at_utc = models.DateTimeField("updated at")
+
+    class Meta:
+        db_table = "bc_search_entry"
+        verbose_name = "search entry"
+        verbose_name_plural = "search entries"
+        default_permissions = ()  # kept by the services only: nobody edits it
+        constraints = [
+            # One entry per item; the services find a plan's entries by it (organisation first).
+            models.UniqueConstraint(fields=["org", "plan", "kind", "ref"], name="uq_bc_search_entry_item"),
+            models.CheckConstraint(condition=Q(kind__in=SearchEntryKind.values), name="ck_search_entry_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} (plan {self.plan_id})"
+
+    def get_absolute_url(self) -> str:
+        """Where the item is shown: its place on the plan page."""
+        url = reverse("plans:plan_detail", args=[self.plan_id])
+        if self.kind == SearchEntryKind.SECTION:
+            return f"{url}#section-{self.ref}"
+        if self.kind == SearchEntryKind.TITLE:
+            return url
+        return f"{url}#{self.kind}-{self.ref}"

@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 
 from .models import ChangeLogMap, Membership, Organisation, Plan
@@ -54,13 +54,37 @@ def annotate_review_needed(queryset: QuerySet) -> QuerySet:
     return queryset.annotate(review_needed=Exists(newer))
 
 
-def plan_list_for_user(user, *, status: str = "", owner_id=None, search: str = ""):
-    """The user's organisation's plans, newest change first, with `review_needed` (one query per page).
+def organisation_id_for(user) -> int | None:
+    """The id of the user's organisation, or None (one query unless the membership is cached)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.membership.organisation_id
+    except Membership.DoesNotExist:
+        return None
 
-    The wide JSON working copy is deferred: the list never shows it.
+
+PLAN_LIST_COLUMNS = (
+    "id", "org_id", "title", "status", "updated_at", "approved_at_utc", "owner_user_id", "current_version_id",
+    "current_version__id", "current_version__version_number",
+)
+
+
+def plan_list_queryset(org_id, *, status: str = "", owner_id=None, search: str = "") -> QuerySet:
+    """An organisation's plans for the plan list, with `review_needed`; page it on (updated_at, id) desc.
+
+    Filter and order are served by an index whatever the filter (idx_bc_plan_org_updated,
+    idx_bc_plan_org_status, idx_bc_plan_owner); only the title search scans the organisation's
+    plans. Only the columns the list shows are read (no JSON working copy). The owners are read
+    by a second query (the page's owners by id): joining the users in would let the optimiser
+    start from the users and sort the organisation's plans (it does when the people are few).
     """
-    qs = Plan.objects.visible_to(user).select_related("owner_user", "current_version").defer(
-        "draft_content_json", "current_version__content_json"
+    if org_id is None:
+        return Plan.objects.none()
+    owners = get_user_model().objects.only("id", "username", "first_name", "last_name")
+    qs = (
+        Plan.objects.filter(org_id=org_id).select_related("current_version").only(*PLAN_LIST_COLUMNS)
+        .prefetch_related(Prefetch("owner_user", queryset=owners))
     )
     if status:
         qs = qs.filter(status=status)
@@ -68,7 +92,7 @@ def plan_list_for_user(user, *, status: str = "", owner_id=None, search: str = "
         qs = qs.filter(owner_user_id=owner_id)
     if search:
         qs = qs.filter(title__icontains=search)
-    return annotate_review_needed(qs).order_by("-updated_at", "-id")
+    return annotate_review_needed(qs)
 
 
 def plan_detail_queryset():

@@ -15,6 +15,7 @@ from templates_app.schema import content_carry_over, default_content, template_s
 
 from .models import Audit, Contact, Membership, Organisation, Plan, PlanVersion, Process, Risk
 from .risk import risk_rating
+from .search import search_plan_index, search_row_index, search_row_unindex, search_sections_index, search_title_index
 
 
 def audit_record(
@@ -178,26 +179,30 @@ def plan_create(*, organisation: Organisation, template, title: str, owner, acto
             draft_content_json=default_content(template),
         )
         audit_record(plan=plan, actor=actor, action="plan_created", details={"title": title, "template": str(template)})
+        search_plan_index(plan=plan)
         version_create(plan=plan, actor=actor, note="Created from template")
     return plan
 
 
 def plan_edit_refusal(plan: Plan, *, attachments: bool = False) -> ServiceError | None:
-    """Why the plan's working copy and rows cannot change now, or None (the one home of the edit lock).
+    """Why the plan's working copy, rows and files cannot change now, or None (the one home of the edit lock).
 
-    In review: the submitted version must not move under the reviewers. Archived: restore
-    it first. Pages, admin and services all ask this function. `attachments=True` asks about
-    adding files: they are not part of a version, so they may be added while the plan is in
-    review (the uploader then counts as a contributor: four eyes); only archived refuses.
+    In review: the submitted version must not move under the reviewers, and nothing is added
+    beside it (files included) while they read it. Archived: restore it first. Pages, admin and
+    services all ask this function; each message says who can unlock the plan. `attachments`
+    only words the message for files.
     """
-    if plan.status == Plan.Status.IN_REVIEW and not attachments:
+    what = "files cannot be added to it" if attachments else "it cannot be changed"
+    if plan.status == Plan.Status.IN_REVIEW:
         return ServiceError(
-            "This plan is in review, so it cannot be changed. Withdraw it from review, "
-            "or wait for the reviewers' decision.",
+            f"This plan is in review, so {what}. The person who submitted it, or its owner, can "
+            "withdraw it from review; a reviewer can request changes, which returns it to draft.",
             code="locked_in_review",
         )
     if plan.status == Plan.Status.ARCHIVED:
-        return ServiceError("This plan is archived, so it cannot be changed. Restore it first.", code="archived")
+        return ServiceError(
+            f"This plan is archived, so {what}. A BCP Admin can restore it.", code="archived",
+        )
     return None
 
 
@@ -285,6 +290,7 @@ def plan_section_update(*, plan: Plan, section_key: str, values: dict[str, Any],
         changed = sorted(key for key in set(before) | set(values) if before.get(key) != values.get(key))
         locked.draft_content_json = content
         _bump(locked, plan)
+        search_sections_index(plan=locked, keys=[section_key])
         audit_record(
             plan=locked, actor=actor, action="section_updated",
             details={"section": section_key, "fields": changed},
@@ -309,6 +315,7 @@ def plan_details_update(*, plan: Plan, actor, expected_revision: int | None, tit
         locked.title, locked.owner_user = title, owner
         locked.edit_revision += 1
         locked.save(update_fields=["title", "owner_user", "edit_revision", "status", "updated_at"])
+        search_title_index(plan=locked)
         audit_record(plan=locked, actor=actor, action="plan_changed", details={"changes": changes})
     plan.title, plan.owner_user, plan.edit_revision, plan.status = title, owner, locked.edit_revision, locked.status
     return plan
@@ -334,6 +341,7 @@ def plan_template_change(*, plan: Plan, actor, template, expected_revision: int 
         locked.draft_content_json = content
         locked.save(update_fields=["template"])
         _bump(locked, plan)
+        search_sections_index(plan=locked)  # sections the new version lacks lose their entries
         plan.template = template
         audit_record(plan=locked, actor=actor, action="template_changed", details={
             "from": str(current), "to": str(template),
@@ -374,6 +382,7 @@ def _row_save(*, plan: Plan, actor, expected_revision, model, instance_id, value
                     changes[field] = [_audit_value(old), _audit_value(new)]
         row.save()
         _bump(locked, plan)
+        search_row_index(plan=locked, row=row)
         if changes is None:
             audit_record(plan=locked, actor=actor, action=f"{kind}_added",
                          details={kind: getattr(row, label_field), "id": row.pk})
@@ -392,6 +401,7 @@ def _row_delete(*, plan: Plan, actor, expected_revision, model, instance_id, kin
         label = getattr(row, label_field)
         row.delete()
         _bump(locked, plan)
+        search_row_unindex(plan=locked, kind=kind, row_id=instance_id)
         audit_record(plan=locked, actor=actor, action=f"{kind}_removed", details={kind: label, "id": instance_id})
 
 

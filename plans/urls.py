@@ -1,12 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import person_search, views
 
 app_name = "plans"
 
 urlpatterns = [
     path("", views.plan_list, name="plan_list"),
     path("plans/new/", views.plan_create, name="plan_create"),
+    path("search/", views.search, name="search"),
+    path("people/search/", person_search.person_search, name="person_search"),
     path("plans/<id:pk>/", views.plan_detail, name="plan_detail"),
     path("plans/<id:pk>/sections/<slug:section_key>/edit/", views.section_edit, name="section_edit"),
     path("plans/<id:pk>/contacts/new/", views.row_edit, {"kind": "contact"}, name="contact_add"),

@@ -6,23 +6,24 @@ Views parse input, call one service, and render or redirect. Access always goes 
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from bcp_site.text import display_name
+from bcp_site.paging import keyset_page
 from templates_app.forms import build_section_form
 from templates_app.schema import content_carry_over, template_sections, validate_content
-from templates_app.values import display_value, table_display
+from templates_app.values import display_value
 
 from . import services
-from .charts import recovery_chart_svg, risk_heatmap
-from .diff import version_diff
+from .diff import version_diff, written_diff_html
 from .forms import (
     ContactForm,
     EditRevisionForm,
@@ -30,54 +31,36 @@ from .forms import (
     PlanFilterForm,
     ProcessForm,
     RiskForm,
+    SearchForm,
     TemplateChangeForm,
     VersionCreateForm,
 )
 from .hooks import plan_page_context
 from .models import Contact, Plan, Process, Risk
-from .selectors import colleagues_of, get_plan_for_user, organisation_for, plan_detail_queryset, plan_list_for_user
+from .panels import changes_panel, files_panel
+from .plan_display import content_display, render_body, version_body_html
+from .readiness import plan_readiness
+from .search import MAX_PAGES, search_entries
+from .selectors import (
+    colleagues_of,
+    get_plan_for_user,
+    organisation_for,
+    organisation_id_for,
+    plan_detail_queryset,
+    plan_list_queryset,
+)
 from .services import ServiceError, contact_snapshot, process_snapshot, risk_snapshot
 from .submissions import AlreadySaved, already_saved_redirect, submitted_once
 
 EDIT_PERM = "plans.change_plan"
 PLANS_PER_PAGE = 25
+SEARCH_RESULTS_PER_PAGE = 20
 VERSIONS_PER_PAGE = 25
 AUDIT_ON_PLAN_PAGE = 10
 VERSIONS_ON_PLAN_PAGE = 5
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-def _display_sections(sections, content, *, contacts, users) -> list[dict]:
-    """Sections with each field's value ready to show (text, or a table's headers and rows)."""
-    shown = []
-    for section in sections:
-        values = (content or {}).get(section["key"]) or {}
-        items = []
-        for field in section["fields"]:
-            value = values.get(field["key"])
-            item = {"field": field, "label": field["label"], "text": "", "headers": None, "rows": None}
-            if field.get("type") == "table":
-                item["headers"], item["rows"] = table_display(field, value)
-            else:
-                item["text"] = display_value(field, value, contacts=contacts, users=users)
-            items.append(item)
-        shown.append({"section": section, "key": section["key"], "title": section["title"], "items": items})
-    return shown
-
-
-def _user_labels(users) -> dict:
-    return {u.pk: display_name(u) for u in users}
-
-
-def _contact_labels(contacts: list[dict]) -> dict:
-    return {c.get("id"): c.get("name", "") for c in contacts}
-
-
-def _has_user_fields(sections) -> bool:
-    return any(field.get("type") == "user" or any(c.get("type") == "user" for c in field.get("columns", []))
-               for section in sections for field in section["fields"])
-
 
 def _current_revision(plan: Plan) -> int:
     return Plan.objects.values_list("edit_revision", flat=True).get(pk=plan.pk)
@@ -105,15 +88,37 @@ def _editable_notice(plan: Plan) -> str:
 
 @login_required
 def plan_list(request):
-    members = colleagues_of(request.user)
-    filter_form = PlanFilterForm(request.GET or None, members=members)
-    filters = filter_form.filters() if request.GET else {"status": "", "owner_id": None, "search": ""}
-    paginator = Paginator(plan_list_for_user(request.user, **filters), PLANS_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
+    """The organisation's plans, most recently updated first, "Newer" / "Older" pages (no total count)."""
+    org_id = organisation_id_for(request.user)
+    filter_form = PlanFilterForm(request.GET or None, org_id=org_id)
+    filters = filter_form.filters()
+    plans = plan_list_queryset(org_id, **filters) if filters is not None else Plan.objects.none()
+    page = keyset_page(request, plans, keys=("updated_at", "id"), per_page=PLANS_PER_PAGE)
     return render(request, "plans/plan_list.html", {
-        "filter_form": filter_form, "page_obj": page, "plans": page.object_list,
-        "filtered": any(filters.values()),
+        "filter_form": filter_form, "search_form": SearchForm(), "page": page, "plans": page.object_list,
+        "filtered": filters is None or any(filters.values()),
     })
+
+
+@login_required
+@require_GET
+def search(request):
+    """Words found in the organisation's plans (`plans.search`): where, the text around them, a link.
+
+    Pages of SEARCH_RESULTS_PER_PAGE, best match first, "Previous" / "Next" (no total count); a page
+    number that does not parse is the first page. Queries: the membership and one search.
+    """
+    form = SearchForm(request.GET or None)
+    results = None
+    if form.is_valid() and form.cleaned_data["q"].strip():
+        raw = request.GET.get("page", "")
+        number = int(raw) if re.fullmatch(r"[0-9]{1,3}", raw) else 1
+        results = search_entries(organisation_id_for(request.user), form.cleaned_data["q"],
+                                 page=min(max(number, 1), MAX_PAGES), per_page=SEARCH_RESULTS_PER_PAGE)
+    return render(request, "plans/search.html", {
+        "form": form, "results": results,
+        "first_number": (results.number - 1) * SEARCH_RESULTS_PER_PAGE + 1 if results else 1,
+    }, status=400 if form.errors else 200)
 
 
 @login_required
@@ -123,9 +128,8 @@ def plan_create(request):
     organisation = organisation_for(request.user)
     if organisation is None:
         raise PermissionDenied("You are not a member of an organisation, so you cannot create plans.")
-    members = colleagues_of(request.user)
     if request.method == "POST":
-        form = PlanCreateForm(request.POST, members=members, org_id=organisation.pk)
+        form = PlanCreateForm(request.POST, org_id=organisation.pk)
         if form.is_valid():
             try:
                 with submitted_once(user=request.user, token=form.cleaned_data["submission_token"]) as submission:
@@ -142,7 +146,7 @@ def plan_create(request):
                 messages.success(request, f"Plan “{plan.title}” created with version 1 from its template.")
                 return redirect(plan)
     else:
-        form = PlanCreateForm(members=members, org_id=organisation.pk, initial={"owner": request.user.pk})
+        form = PlanCreateForm(org_id=organisation.pk, initial={"owner": request.user})
     return render(request, "plans/plan_create.html", {"form": form})
 
 
@@ -150,12 +154,18 @@ def plan_create(request):
 
 @login_required
 def plan_detail(request, pk):
+    """The working copy with its live rows, and the panels of other features.
+
+    Display values, edit links and the panels' answers are computed here; the template and its
+    tags run no query. People are named only when the content refers to them (one query). The
+    working copy is rendered afresh while it differs from the active version; when it is exactly
+    that version, the version's cached body is shown (a written version never changes).
+    """
     plan = get_plan_for_user(request.user, pk, queryset=plan_detail_queryset())
     sections = template_sections(plan.template)
     contacts = [contact_snapshot(c) for c in plan.contacts.order_by("name", "id")]
     processes = [process_snapshot(p) for p in plan.processes.order_by("name", "id")]
     risks = [risk_snapshot(r) for r in plan.risks.select_related("owner_user").order_by("threat", "id")]
-    users = _user_labels(colleagues_of(request.user)) if _has_user_fields(sections) else {}
     working = {**(plan.draft_content_json or {}), "contacts": contacts, "processes": processes, "risks": risks}
     active = plan.current_version
     unsaved = services.working_copy_differs(plan, active=active, content=working)
@@ -165,19 +175,27 @@ def plan_detail(request, pk):
     )
     audit = list(plan.audit_entries.select_related("actor_user").order_by("-at_utc", "-id")[:AUDIT_ON_PLAN_PAGE])
     may_edit = request.user.has_perm(EDIT_PERM)
+    # Edit controls only when the role allows it and the edit lock does not hold.
+    can_edit = may_edit and services.plan_edit_refusal(plan) is None
+    if unsaved:
+        display = content_display(sections, working, org_id=plan.org_id, plan_pk=plan.pk if can_edit else None)
+        body = render_body(display, plan_pk=plan.pk, can_edit=can_edit)
+    else:
+        # The working copy is exactly the active version (same template too): show that written
+        # version's body, rendered once and cached, with the edit links when they apply.
+        body = version_body_html(active, org_id=plan.org_id, editable=can_edit, template=plan.template,
+                                 sections=sections)
     return render(request, "plans/plan_detail.html", {
-        "plan": plan,
-        "sections": _display_sections(sections, plan.draft_content_json, contacts=_contact_labels(contacts),
-                                      users=users),
-        "contacts": contacts, "processes": processes, "risks": risks,
-        "heatmap": risk_heatmap(risks), "recovery_svg": recovery_chart_svg(processes),
+        "plan": plan, "body": body, "toc": sections,
         "unsaved": unsaved, "active": active,
         "versions": versions[:VERSIONS_ON_PLAN_PAGE], "more_versions": len(versions) > VERSIONS_ON_PLAN_PAGE,
         "audit": audit,
-        # Edit controls only when the role allows it and the edit lock does not hold.
-        "may_edit": may_edit, "can_edit": may_edit and services.plan_edit_refusal(plan) is None,
+        "may_edit": may_edit, "can_edit": can_edit,
         "editable_notice": _editable_notice(plan),
-        **plan_page_context(request=request, plan=plan),  # the workflow panel's answers (reviews)
+        # What a review needs, checked on the working copy (no query: content and sections are here).
+        "readiness": plan_readiness(plan, content=working, sections=sections) if can_edit else None,
+        "files_panel": files_panel(plan, request.user), "changes_panel": changes_panel(plan),
+        **plan_page_context(request=request, plan=plan),  # the workflow and acknowledgement panels (reviews)
     })
 
 
@@ -345,7 +363,7 @@ def version_create(request, pk):
     sections = template_sections(plan.template)
     active = plan.current_version
     diff = version_diff(plan.template, active.content_json if active else {}, services.working_copy_content(plan),
-                        sections=sections)
+                        sections=sections, org_id=plan.org_id)
     return render(request, "plans/version_create.html", {
         "plan": plan, "form": form, "problems": problems, "diff": diff, "active": active,
         "section_keys": {s["title"]: s["key"] for s in sections},
@@ -355,31 +373,36 @@ def version_create(request, pk):
 
 @login_required
 def version_list(request, pk):
+    """A plan's versions, newest first, paged by keyset on the version number (unique per plan).
+
+    Queries: the plan, the latest version number (for the compare form's defaults), one page.
+    """
     plan = get_plan_for_user(request.user, pk)
-    versions = plan.versions.select_related("authored_by_user").defer("content_json").order_by("-version_number")
-    page = Paginator(versions, VERSIONS_PER_PAGE).get_page(request.GET.get("page"))
-    numbers = list(plan.versions.order_by("-version_number").values_list("version_number", flat=True))
+    latest = plan.versions.order_by("-version_number").values_list("version_number", flat=True).first()
+    versions = plan.versions.select_related("authored_by_user").defer("content_json")
+    page = keyset_page(request, versions, keys=("version_number",), per_page=VERSIONS_PER_PAGE)
     return render(request, "plans/version_list.html", {
-        "plan": plan, "page_obj": page, "versions": page.object_list, "numbers": numbers,
+        "plan": plan, "page": page, "versions": page.object_list, "latest": latest,
+        "previous": max((latest or 1) - 1, 1),
     })
 
 
 @login_required
 def version_detail(request, pk, number):
-    """One version, rendered only from its content_json (plus the template's structure)."""
-    plan = get_plan_for_user(request.user, pk, queryset=plan_detail_queryset())
-    version = get_object_or_404(plan.versions.select_related("authored_by_user", "template"), version_number=number)
-    content = version.content_json or {}
-    sections = template_sections(version.template)  # the layout it was written with (decision 8)
-    contacts = list(content.get("contacts") or [])
-    processes = list(content.get("processes") or [])
-    risks = list(content.get("risks") or [])
-    users = _user_labels(colleagues_of(request.user)) if _has_user_fields(sections) else {}
+    """One version, rendered only from its content_json (plus the template's structure).
+
+    The body is cached (`plans.plan_display.version_body_html`): on a cache hit the version's
+    content is not even read.
+    """
+    # Neither the working copy nor the active version's content is shown here: not read.
+    plan = get_plan_for_user(request.user, pk, queryset=Plan.objects.defer("draft_content_json"))
+    version = get_object_or_404(
+        plan.versions.select_related("authored_by_user", "template").defer("content_json"), version_number=number
+    )
     return render(request, "plans/version_detail.html", {
         "plan": plan, "version": version,
-        "sections": _display_sections(sections, content, contacts=_contact_labels(contacts), users=users),
-        "contacts": contacts, "processes": processes, "risks": risks,
-        "heatmap": risk_heatmap(risks), "recovery_svg": recovery_chart_svg(processes),
+        # Laid out with the template version it was written with (decision 8).
+        "body": version_body_html(version, org_id=plan.org_id),
         "is_approved": plan.approved_version_id == version.pk,
     })
 
@@ -389,8 +412,13 @@ WORKING_COPY = "working"
 
 @login_required
 def version_compare(request, pk):
-    """The differences between two versions (`?old=1&new=2`; `new=working` is the unsaved working copy)."""
-    plan = get_plan_for_user(request.user, pk, queryset=plan_detail_queryset())
+    """The differences between two versions (`?old=1&new=2`; `new=working` is the unsaved working copy).
+
+    Between two written versions the rendered differences are cached (`plans.diff.written_diff_html`)
+    and no content is read on a cache hit; the working copy is compared afresh every time.
+    """
+    plan = get_plan_for_user(request.user, pk, queryset=Plan.objects.select_related("template")
+                             .defer("draft_content_json"))
     numbers = list(plan.versions.order_by("-version_number").values_list("version_number", flat=True))
     if not numbers:
         raise Http404("This plan has no versions yet.")
@@ -403,18 +431,25 @@ def version_compare(request, pk):
         return render(request, "error.html", {"status": 400, "title": "Bad request",
                                               "message": "Choose two versions from the lists."}, status=400)
     wanted = {old_number} | ({new_number} if new_number is not None else set())
-    found = {v.version_number: v for v in plan.versions.select_related("template").filter(version_number__in=wanted)}
+    # Contents are read only when the differences are not cached (two written versions) or
+    # the working copy is compared.
+    found = {v.version_number: v for v in plan.versions.select_related("template").defer("content_json")
+             .filter(version_number__in=wanted)}
     if wanted - set(found):
         raise Http404("This plan has no version with that number.")
     old = found[old_number]
     if new_number is None:
-        new, new_content = None, services.working_copy_content(plan)
+        # The editable working copy: compared afresh every time, never cached.
+        new = None
+        diff_html = render_to_string("plans/includes/version_diff.html", {"diff": version_diff(
+            plan.template, old.content_json, services.working_copy_content(plan), org_id=plan.org_id,
+        )})
     else:
-        new, new_content = found[new_number], found[new_number].content_json
-    # Laid out with the newer side's template version (the working copy's is the plan's).
-    diff = version_diff(plan.template if new is None else new.template, old.content_json, new_content)
+        # Laid out with the newer side's template version.
+        new = found[new_number]
+        diff_html = written_diff_html(old=old, new=new, org_id=plan.org_id)
     return render(request, "plans/version_compare.html", {
-        "plan": plan, "old": old, "new": new, "diff": diff, "numbers": numbers,
+        "plan": plan, "old": old, "new": new, "diff_html": diff_html, "numbers": numbers,
         "old_number": old_number, "new_value": WORKING_COPY if new is None else str(new_number),
         "working": WORKING_COPY,
     })

@@ -14,4 +14,5 @@ urlpatterns = [
     path("plans/<id:pk>/distribution/", ack_views.distribution_edit, name="distribution_edit"),
     path("plans/<id:pk>/coverage/", ack_views.coverage, name="coverage"),
     path("plans/<id:pk>/coverage.csv", ack_views.coverage_csv, name="coverage_csv"),
+    path("plans/<id:pk>/coverage/remind/", ack_views.coverage_remind, name="coverage_remind"),
 ]

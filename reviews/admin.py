@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
-from plans.admin import PlanAdmin, ReadOnlyAdminMixin
+from bcp_site.admin_base import recent_filter
+from plans.admin import PlanAdmin, ReadOnlyAdminMixin, organisation_box
 from plans.admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin
 from plans.models import Plan
 from plans.services import ServiceError
@@ -23,7 +24,7 @@ from . import admin_actions, distribution, services
 from .ack_coverage import ack_coverage
 from .admin_actions import PLAN_ACTIONS, REVIEW_ACTIONS, MyPendingReviewsFilter, WorkflowPermissionsMixin
 from .forms import RequestChangesForm
-from .models import Ack, AckNotice, PlanDistribution, Review
+from .models import Ack, PlanDistribution, Review
 from .permissions import review_decision_for
 
 
@@ -79,10 +80,10 @@ class ReviewAdmin(ReadOnlyAdminMixin, WorkflowPermissionsMixin, OrgScopedHistory
     which call the same services as the actions and the review page."""
 
     list_display = ["plan_version", "round_number", "reviewer_user", "status_badge", "requested", "decided"]
-    list_filter = [MyPendingReviewsFilter, "status", "plan__org"]
+    list_filter = [MyPendingReviewsFilter, "status", organisation_box("plan__org")]
     search_fields = ["plan__title", "reviewer_user__username", "notes"]
     list_select_related = ["plan", "version", "reviewer_user"]
-    ordering = ["-requested_at_utc", "-id"]
+    ordering = ["-requested_at_utc", "-id"]  # idx_bc_review_requested; a reviewer's queue: idx_bc_review_reviewer
     readonly_fields = [
         "plan", "version", "round_number", "requested_by_user", "reviewer_user", "status", "requested_at_utc",
         "decided_at_utc", "notes",
@@ -132,7 +133,8 @@ class ReviewAdmin(ReadOnlyAdminMixin, WorkflowPermissionsMixin, OrgScopedHistory
         from .views import _base_version  # the review page's rule for the version to compare with
 
         base, first_approved = _base_version(review)
-        diff = version_diff(review.version.template, base.content_json if base else {}, review.version.content_json)
+        diff = version_diff(review.version.template, base.content_json if base else {}, review.version.content_json,
+                            org_id=review.plan.org_id)
         decision = review_decision_for(review, request.user)  # the same answer as the review page's
         return {
             "review": review,
@@ -192,11 +194,10 @@ class AckAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
     """Acknowledgements are evidence: read-only. The coverage view shows who is outstanding for a plan."""
 
     list_display = ["plan", "user", "ack_version_number", "ack_at_utc"]
-    list_filter = ["plan__org"]
+    list_filter = [recent_filter("ack_at_utc", "time"), organisation_box("plan__org")]
     search_fields = ["plan__title", "user__username", "user__email"]
     list_select_related = ["plan", "user"]
-    date_hierarchy = "ack_at_utc"
-    ordering = ["-ack_at_utc", "-id"]
+    ordering = ["-ack_at_utc", "-id"]  # idx_bc_ack_at
 
     def get_urls(self):
         from django.urls import path
@@ -226,16 +227,6 @@ class AckAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
         return TemplateResponse(request, "reviews/ack/admin_coverage.html", context)
 
 
-@admin.register(AckNotice)
-class AckNoticeAdmin(ReadOnlyAdminMixin, OrgScopedAdmin):
-    list_display = ["plan", "user", "version_number", "kind", "sent_at_utc"]
-    list_filter = ["kind", "plan__org"]
-    search_fields = ["plan__title", "user__username"]
-    list_select_related = ["plan", "user"]
-    date_hierarchy = "sent_at_utc"
-    ordering = ["-sent_at_utc", "-id"]
-
-
 class PlanDistributionForm(forms.ModelForm):
     class Meta:
         model = PlanDistribution
@@ -257,11 +248,11 @@ class PlanDistributionAdmin(OrgScopedAdmin):
 
     form = PlanDistributionForm
     list_display = ["plan", "user", "group"]
-    list_filter = ["plan__org"]
+    list_filter = [organisation_box("plan__org")]
     search_fields = ["plan__title", "user__username", "group__name"]
     list_select_related = ["plan", "user", "group"]
     raw_id_fields = ["plan", "user"]
-    ordering = ["plan", "id"]
+    ordering = ["-id"]  # newest first, on the primary key ("plan" would sort by the plans' own order)
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

@@ -30,3 +30,10 @@ class ReviewsConfig(AppConfig):
         from .panels import plan_page_context
 
         register_plan_page_context(plan_page_context)
+
+        # Audit pages (plans) show and filter actions in words, reviews' actions included.
+        from plans.audit_actions import register_audit_actions
+
+        from .audit_actions import REVIEW_AUDIT_ACTIONS
+
+        register_audit_actions(REVIEW_AUDIT_ACTIONS)

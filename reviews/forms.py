@@ -2,27 +2,37 @@
 
 from django import forms
 
+from plans.person_search import PeopleField, person_label
 
-class ReviewerChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj) -> str:
-        name = obj.get_full_name()
-        return f"{name} ({obj.get_username()})" if name else obj.get_username()
+SUGGESTED_REVIEWERS = 10  # eligible reviewers named beside the search field
+
+
+def reviewer_suggestions(eligible) -> tuple[list[str], bool]:
+    """Labels of the first few eligible reviewers by name, and whether there are more (one query of
+    at most SUGGESTED_REVIEWERS + 1 rows): shown beside the field so the submitter knows whom to
+    type. No labels: nobody may review."""
+    people = list(eligible.only("id", "username", "first_name", "last_name")[:SUGGESTED_REVIEWERS + 1])
+    return [person_label(p) for p in people[:SUGGESTED_REVIEWERS]], len(people) > SUGGESTED_REVIEWERS
 
 
 class SubmitForReviewForm(forms.Form):
-    """Submit a plan: one or more reviewers, chosen from the eligible ones."""
+    """Submit a plan: one or more reviewers, typed (and suggested) from the eligible ones.
 
-    reviewers = ReviewerChoiceField(
-        queryset=None,
-        widget=forms.CheckboxSelectMultiple,
+    `eligible` is the four-eyes list (`reviews.services.eligible_reviewers`): anyone else typed
+    is "nobody matches"; the submit service checks the rule again.
+    """
+
+    reviewers = PeopleField(
         label="Reviewers",
-        help_text="Every reviewer you choose must approve before the plan is approved.",
+        help_text="One reviewer per line (name, username or email). Every reviewer you choose must approve "
+                  "before the plan is approved.",
         error_messages={"required": "Choose at least one reviewer."},
     )
 
-    def __init__(self, *args, eligible, **kwargs):
+    def __init__(self, *args, eligible, org_id, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reviewers"].queryset = eligible
+        self.fields["reviewers"].org_id = org_id
 
 
 class RequestChangesForm(forms.Form):

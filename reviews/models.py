@@ -51,6 +51,8 @@ class Review(models.Model):
             models.Index(fields=["reviewer_user"], name="idx_bc_review_reviewer"),
             # Open reviews.
             models.Index(fields=["status"], name="idx_bc_review_status"),
+            # The admin list of reviews, newest request first.
+            models.Index(fields=["requested_at_utc", "id"], name="idx_bc_review_requested"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=ReviewStatus.values), name="ck_review_status_valid"),
@@ -60,7 +62,8 @@ class Review(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Review of {self.plan} v{self.version.version_number} by {self.reviewer_user}"
+        # Stored fields only: a label never costs a query (lists, action messages, history).
+        return f"Review {self.pk} (round {self.round_number})"
 
     def get_absolute_url(self) -> str:
         return reverse("reviews:review_detail", args=[self.pk])
@@ -83,6 +86,8 @@ class Ack(models.Model):
         indexes = [
             # Has this user acknowledged this plan (and which versions)?
             models.Index(fields=["plan", "user"], name="idx_bc_ack_plan_user"),
+            # The admin list of acknowledgements, newest first (and its "last 7/30/365 days" filter).
+            models.Index(fields=["ack_at_utc", "id"], name="idx_bc_ack_at"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -92,7 +97,8 @@ class Ack(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} read {self.plan} v{self.ack_version_number}"
+        # Stored fields only: a label never costs a query.
+        return f"Acknowledgement of version {self.ack_version_number} by user {self.user_id}"
 
 
 class PlanDistribution(models.Model):
@@ -124,40 +130,5 @@ class PlanDistribution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.user or self.group)
-
-
-class AckNoticeKind(models.TextChoices):
-    LINK = "link", "Link"
-    REMINDER = "reminder", "Reminder"
-    RESEND = "resend", "New link on request"
-
-
-class AckNotice(models.Model):
-    """An acknowledgement email sent to a person (a link on approval, or a reminder)."""
-
-    Kind = AckNoticeKind
-
-    plan = models.ForeignKey("plans.Plan", on_delete=models.CASCADE, related_name="ack_notices", db_column="plan_id")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_column="user_id"
-    )
-    version_number = models.IntegerField("version")
-    kind = models.CharField("kind", max_length=20, choices=Kind.choices)
-    sent_at_utc = models.DateTimeField("sent at")
-    # The UTC day of sending; unique per (plan, user, kind, day) keeps reminders to one a day.
-    sent_on = models.DateField("sent on")
-
-    class Meta:
-        db_table = "bc_ack_notice"
-        verbose_name = "acknowledgement email"
-        ordering = ["-sent_at_utc"]
-        indexes = [
-            models.Index(fields=["plan", "user"], name="idx_bc_ack_notice_plan_user"),
-        ]
-        constraints = [
-            models.CheckConstraint(condition=Q(kind__in=AckNoticeKind.values), name="ck_ack_notice_kind_valid"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} to {self.user} for {self.plan} v{self.version_number}"
+        # Stored fields only: a label never costs a query.
+        return f"user {self.user_id}" if self.user_id is not None else f"group {self.group_id}"

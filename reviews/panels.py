@@ -1,20 +1,26 @@
-"""What the plan page's workflow panel shows, computed once per request by the page.
+"""What the plan page's workflow and acknowledgement panels show, computed once per request by the page.
 
 The plan page lives in `plans`, which must not import `reviews`; `reviews.apps` registers
-`plan_page_context` with `plans.hooks`, and the `plan_workflow_panel` tag only renders it.
+`plan_page_context` with `plans.hooks`, and the `plan_workflow_panel` / `plan_ack_panel`
+tags only render it. Neither panel grows with the organisation: reviewers are chosen in a
+search field (a few suggestions, never the list of everyone) and acknowledgement coverage is
+counted by the database.
 """
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 
-from bcp_site.text import display_name
 from plans.models import Plan, PlanVersion
 
 from . import contributors, services
-from .forms import SubmitForReviewForm
-from .models import Review
+from .ack_coverage import ack_coverage
+from .ack_records import acknowledgeable
+from .forms import SubmitForReviewForm, reviewer_suggestions
+from .models import Ack, PlanDistribution, Review
 from .permissions import PERM_SUBMIT, plan_actions_for
+
+DISTRIBUTION_PREVIEW = 10  # people named in the panel's distribution line
 
 
 def plan_workflow(plan: Plan, user) -> dict:
@@ -67,16 +73,13 @@ def plan_workflow(plan: Plan, user) -> dict:
 
     submit_form = None
     if actions.can_submit and not actions.already_approved:
-        # Query 3: who may review (rendered from this list, not queried again).
-        eligible = list(services.eligible_reviewers(plan, actor=user, version=current))
-        submit_form = SubmitForReviewForm(eligible=services.eligible_reviewers(plan, actor=user, version=current))
-        submit_form.fields["reviewers"].choices = [
-            (u.pk, f"{display_name(u)} ({u.get_username()})" if u.get_full_name() else u.get_username())
-            for u in eligible
-        ]
-        submit_form.eligible_count = len(eligible)
+        # Query 3: a few of the people who may review (the form's suggestions; the field searches).
+        eligible = services.eligible_reviewers(plan, actor=user, version=current)
+        submit_form = SubmitForReviewForm(eligible=eligible, org_id=plan.org_id)
+        submit_form.suggestions, submit_form.more_suggestions = reviewer_suggestions(eligible)
+        submit_form.eligible_count = len(submit_form.suggestions)  # 0 when nobody may review
         # Only when nobody is left: are there reviewers at all, or did they all contribute?
-        submit_form.all_contributed = not eligible and services.organisation_reviewers(plan).exists()
+        submit_form.all_contributed = not submit_form.suggestions and services.organisation_reviewers(plan).exists()
 
     # Query 3 for an approved plan (none on the plan page, which loads the active version's
     # content): is its periodic review due, so that it can be re-confirmed unchanged?
@@ -99,6 +102,38 @@ def plan_workflow(plan: Plan, user) -> dict:
     }
 
 
+def plan_ack_panel(plan: Plan, user) -> dict:
+    """The acknowledgement panel's data for `user`, in a fixed number of queries whatever the size of
+    the organisation or the distribution: the approved version's number (none when the plan page
+    loaded it), the coverage counts and the user's own acknowledgement (only with an approved
+    version), the first distribution rows (groups first), and the user's permissions (cached
+    per request).
+    """
+    signed_in = bool(user is not None and user.is_authenticated)
+    coverage = ack_coverage(plan)
+    my_ack_at = None
+    if coverage.version_number is not None and signed_in:
+        my_ack_at = (
+            Ack.objects.filter(plan_id=plan.pk, user_id=user.pk, ack_version_number=coverage.version_number)
+            .values_list("ack_at_utc", flat=True).first()
+        )
+    rows = list(
+        PlanDistribution.objects.filter(plan_id=plan.pk).select_related("user", "group")
+        .order_by(F("group_id").asc(nulls_last=True), "id")[:DISTRIBUTION_PREVIEW + 1]
+    )
+    can_view = bool(signed_in and user.has_perm("plans.view_plan"))
+    return {
+        "coverage": coverage,
+        "distribution_users": [r.user for r in rows[:DISTRIBUTION_PREVIEW] if r.user_id],
+        "distribution_groups": [r.group for r in rows[:DISTRIBUTION_PREVIEW] if r.group_id],
+        "distribution_more": len(rows) > DISTRIBUTION_PREVIEW,
+        "my_ack_at": my_ack_at,
+        "can_ack": bool(can_view and acknowledgeable(plan, coverage.version_number, user=user) is None),
+        "can_view_coverage": can_view,
+        "can_edit_distribution": bool(signed_in and user.has_perm("plans.change_plan")),
+    }
+
+
 def plan_page_context(*, request, plan) -> dict:
     """The plan page's share of `reviews` (registered with `plans.hooks` in `reviews.apps`)."""
-    return {"workflow": plan_workflow(plan, request.user)}
+    return {"workflow": plan_workflow(plan, request.user), "ack_panel": plan_ack_panel(plan, request.user)}

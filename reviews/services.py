@@ -13,10 +13,13 @@ functions, so a rule holds wherever the request starts. Transitions of a plan:
     archived   -> draft       plan_restore (BCP administrators only)
 
 Four eyes: nobody reviews a revision they contributed to (`reviews.contributors`).
+Readiness: a version is submitted, re-confirmed or approved only when its snapshot has what a
+review needs (`plans.readiness`); the refusal lists each blocker.
 
 Anything else raises ServiceError with a message that says why. Every function locks
 the plan row first (then the review row), so concurrent decisions are serialised and a
-plan is approved exactly once. Mail and the approval hooks run after the commit.
+plan is approved exactly once. Mail is queued in the outbox with the change (plans.outbox) and
+delivered after the commit; the approval hooks run after the commit.
 """
 
 from __future__ import annotations
@@ -26,17 +29,17 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.db.models import DateTimeField, Max, QuerySet, Subquery, Value
+from django.db.models import DateTimeField, Max, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
-from bcp_site.mail import render_email
 from bcp_site.text import display_name
 from plans import exports
-from plans.models import Plan, PlanVersion
+from plans.models import Notification, Plan, PlanVersion
+from plans.outbox import dedupe_key, notification_queue
+from plans.readiness import version_readiness_refusal
 from plans.services import ServiceError, audit_record, member_check, working_copy_differs
 
 from . import ack_mail
@@ -72,17 +75,24 @@ def _name(user) -> str:
 # --- reads -------------------------------------------------------------------------------
 
 
-# Permissions come from Django's model backend (the login throttling backend grants none).
-PERMISSIONS_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
 def organisation_reviewers(plan: Plan) -> QuerySet:
-    """Active users of the plan's organisation who hold plans.approve_plan, ordered by name (one query)."""
+    """Active users of the plan's organisation who hold plans.approve_plan, ordered by name (one query).
+
+    Who holds it is what Django's model backend says (the login throttling backend grants none):
+    superusers, and holders of the permission directly or through a group. The holders are found
+    by subqueries that do not depend on the person (no per-person join, no DISTINCT), so the cost
+    stays small in a large organisation and a LIMIT can stop early.
+    """
     User = get_user_model()
-    users = User.objects.with_perm(
-        PERM_APPROVE, is_active=True, include_superusers=True, backend=PERMISSIONS_BACKEND
-    ).filter(membership__organisation_id=plan.org_id)
-    return users.distinct().order_by("first_name", "last_name", "username")
+    app_label, codename = PERM_APPROVE.split(".")
+    permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).values("pk")
+    through_group = User.groups.through.objects.filter(group__permissions__in=permission).values("user_id")
+    directly = User.user_permissions.through.objects.filter(permission__in=permission).values("user_id")
+    return (
+        User.objects.filter(is_active=True, membership__organisation_id=plan.org_id)
+        .filter(Q(is_superuser=True) | Q(pk__in=through_group) | Q(pk__in=directly))
+        .order_by("first_name", "last_name", "username")
+    )
 
 
 def eligible_reviewers(plan: Plan, *, actor=None, version: PlanVersion | None = None) -> QuerySet:
@@ -207,6 +217,9 @@ def plan_submit_for_review(*, plan: Plan, actor, reviewers: Iterable) -> list[Re
         refusal = already_approved_refusal(locked, version)
         if refusal is not None:
             raise ServiceError(refusal, code="already_approved")
+        not_ready = version_readiness_refusal(version, action="review")
+        if not_ready is not None:
+            raise not_ready
         reviews = _open_round(locked, version=version, actor=actor, reviewers=reviewers,
                               action="submitted_for_review")
     plan.status = locked.status
@@ -243,6 +256,9 @@ def plan_reconfirm(*, plan: Plan, actor, reviewers: Iterable) -> list[Review]:
                 "be re-confirmed yet. To change the plan, start a new revision.",
                 code="not_due",
             )
+        not_ready = version_readiness_refusal(version, action="reconfirmation")
+        if not_ready is not None:
+            raise not_ready
         reviews = _open_round(locked, version=version, actor=actor, reviewers=reviewers,
                               action="reconfirmation_submitted")
     plan.status = locked.status
@@ -286,8 +302,7 @@ def _open_round(locked: Plan, *, version: PlanVersion, actor, reviewers: Iterabl
             "round": round_number, "reviewers": [p.get_username() for p in reviewers],
         },
     )
-    review_ids = [r.pk for r in reviews]
-    transaction.on_commit(lambda: _mail_reviewers_assigned(review_ids))
+    _mail_reviewers_assigned(locked, reviews)
     return reviews
 
 
@@ -333,7 +348,7 @@ def _cancel_pending(reviews: Iterable[Review], *, reason: str) -> list[str]:
             review.status = Review.Status.CANCELLED
             review.save(update_fields=["status"])  # save(): history records it
             cancelled.append(review)
-    _mail_cancelled_on_commit(cancelled, reason=reason)
+    _mail_cancelled(cancelled, reason=reason)
     return [review.reviewer_user.get_username() for review in cancelled]
 
 
@@ -343,7 +358,7 @@ def reviews_cancel_for_deleted_plans(sender, *, plan_ids, actor, **kwargs) -> No
     pending = Review.objects.filter(plan_id__in=plan_ids, status=Review.Status.PENDING).select_related(
         "plan", "version", "reviewer_user"
     )
-    _mail_cancelled_on_commit(list(pending), reason=f"{_name(actor)} deleted the plan.", plan_deleted=True)
+    _mail_cancelled(list(pending), reason=f"{_name(actor)} deleted the plan.", plan_deleted=True)
 
 
 def _lock_review_for_decision(*, review: Review, actor, perm: str, perm_message: str, verb: str):
@@ -388,6 +403,9 @@ def review_approve(*, review: Review, actor) -> Review:
             review=review, actor=actor, perm=PERM_APPROVE,
             perm_message="Your role does not allow approving plans.", verb="approve",
         )
+        not_ready = version_readiness_refusal(locked.version, action="approval")
+        if not_ready is not None:
+            raise not_ready
         now = timezone.now()
         locked.status = Review.Status.APPROVED
         locked.decided_at_utc = now
@@ -422,9 +440,9 @@ def review_approve(*, review: Review, actor) -> Review:
                          details={**details, "reconfirmed": True} if reconfirmed else details)
             if not reconfirmed:
                 version_id, version_number, plan_id = locked.version.pk, locked.version.version_number, plan.pk
+                ack_mail.ack_links_queue(plan=plan, version_number=version_number)
                 transaction.on_commit(lambda: _after_final_approval(plan_id, version_id, version_number))
-        review_id = locked.pk
-        transaction.on_commit(lambda: _mail_decision(review_id, final=final))
+        _mail_decision(plan, locked, final=final)
     review.status, review.decided_at_utc = locked.status, locked.decided_at_utc
     return locked
 
@@ -459,8 +477,7 @@ def review_request_changes(*, review: Review, actor, notes: str) -> Review:
                 "cancelled_reviewers": cancelled,
             },
         )
-        review_id = locked.pk
-        transaction.on_commit(lambda: _mail_decision(review_id, final=False))
+        _mail_decision(plan, locked, final=False)
     review.status, review.decided_at_utc, review.notes = locked.status, locked.decided_at_utc, locked.notes
     return locked
 
@@ -510,109 +527,64 @@ def plan_restore(*, plan: Plan, actor) -> Plan:
     return locked
 
 
-# --- after commit: hooks and mail --------------------------------------------------------
+# --- after commit: hooks; mail through the outbox ---------------------------------------
 
 
 def _after_final_approval(plan_id: int, version_id: int, version_number: int) -> None:
-    """Store the exports and send acknowledgement links; a failure is logged, never raised."""
+    """Store the exports; a failure is logged, never raised (the links were queued with the approval)."""
     try:
-        exports.version_exports_store(version_id=version_id)
+        exports.version_exports_enqueue(version_id=version_id)  # rendered by a background task
     except Exception:
         logger.exception("Storing the exports of version %s (plan %s) failed", version_id, plan_id)
-    try:
-        ack_mail.ack_links_send_for_version(plan_id=plan_id, version_number=version_number)
-    except Exception:
-        logger.exception("Sending acknowledgement links for plan %s v%s failed", plan_id, version_number)
+
+
+# Mail is queued in the outbox in the same transaction as the change it announces
+# (plans.outbox): it is delivered after the commit, and never if the change rolls back.
+# The renderers (reviews.outbox_renderers) read the review when the mail goes out.
+
+
+def _mail_reviewers_assigned(plan: Plan, reviews: list[Review]) -> None:
+    for review in reviews:
+        # Whether this round re-confirms the approved version is decided now: by the time the
+        # mail is rendered the plan may be approved again.
+        reconfirmation = review.version_id == plan.approved_version_id
+        notification_queue(
+            kind=Notification.Kind.REVIEW_ASSIGNED, recipients=[review.reviewer_user], org=plan.org, plan=plan,
+            version_number=review.version.version_number,
+            context={"review_id": review.pk, "reconfirmation": reconfirmation},
+            dedupe=dedupe_key(Notification.Kind.REVIEW_ASSIGNED, review.pk),
+        )
+
+
+def _mail_decision(plan: Plan, review: Review, *, final: bool) -> None:
+    """Tell the submitter and the plan's owner (once each) how the reviewer decided."""
+    recipients = {u.pk: u for u in (review.requested_by_user, plan.owner_user)}
+    notification_queue(
+        kind=Notification.Kind.REVIEW_DECISION, recipients=recipients.values(), org=plan.org, plan=plan,
+        version_number=review.version.version_number, context={"review_id": review.pk, "final": final},
+        dedupe=dedupe_key(Notification.Kind.REVIEW_DECISION, review.pk, "{user}"),
+    )
+
+
+def _mail_cancelled(reviews: list[Review], *, reason: str, plan_deleted: bool = False) -> None:
+    """Tell each reviewer that their pending review was cancelled, and why (queued with the change).
+
+    The whole context is stored now: a deleted plan's reviews are gone by the time the mail is
+    sent, and its rows carry no plan (they would go with it).
+    """
+    for review in reviews:
+        context = {
+            "plan_title": review.plan.title, "version_number": review.version.version_number,
+            "round_number": review.round_number, "reason": reason,
+            "plan_url": "" if plan_deleted else absolute_url(review.plan.get_absolute_url()),
+        }
+        notification_queue(
+            kind=Notification.Kind.REVIEW_CANCELLED, recipients=[review.reviewer_user], org=review.plan.org,
+            plan=None if plan_deleted else review.plan, version_number=review.version.version_number,
+            context=context,
+            dedupe=dedupe_key(Notification.Kind.REVIEW_CANCELLED, review.pk),
+        )
 
 
 def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
-
-
-def _send(prefix: str, context: dict, recipients: list) -> None:
-    """Send one message per recipient (subject / text / HTML templates); failures are logged."""
-    messages = []
-    for user in recipients:
-        if not user.email:
-            continue
-        ctx = {**context, "recipient": user, "recipient_name": _name(user)}
-        email = render_email(f"reviews/email/{prefix}", ctx)
-        message = EmailMultiAlternatives(email.subject, email.text, settings.DEFAULT_FROM_EMAIL, [user.email])
-        message.attach_alternative(email.html, "text/html")
-        messages.append(message)
-    if not messages:
-        return
-    try:
-        get_connection().send_messages(messages)
-    except Exception:
-        logger.exception("Sending %s mail to %s failed", prefix, ", ".join(m.to[0] for m in messages))
-
-
-def _mail_reviewers_assigned(review_ids: list[int]) -> None:
-    try:
-        reviews = list(
-            Review.objects.select_related("plan", "version", "reviewer_user", "requested_by_user").filter(
-                pk__in=review_ids
-            )
-        )
-        for review in reviews:
-            _send(
-                "review_assigned",
-                {
-                    "review": review, "plan": review.plan, "version": review.version,
-                    "reconfirmation": review.version_id == review.plan.approved_version_id,
-                    "submitter_name": _name(review.requested_by_user),
-                    "review_url": absolute_url(reverse("reviews:review_detail", args=[review.pk])),
-                    "plan_url": absolute_url(review.plan.get_absolute_url()),
-                },
-                [review.reviewer_user],
-            )
-    except Exception:
-        logger.exception("Preparing review assignment mail failed")
-
-
-def _mail_decision(review_id: int, *, final: bool) -> None:
-    try:
-        review = Review.objects.select_related(
-            "plan", "plan__owner_user", "version", "reviewer_user", "requested_by_user"
-        ).get(pk=review_id)
-        plan = review.plan
-        recipients = {u.pk: u for u in (review.requested_by_user, plan.owner_user)}
-        _send(
-            "review_decided",
-            {
-                "review": review, "plan": plan, "version": review.version, "final": final,
-                "approved": review.status == Review.Status.APPROVED,
-                "reviewer_name": _name(review.reviewer_user),
-                "review_url": absolute_url(reverse("reviews:review_detail", args=[review.pk])),
-                "plan_url": absolute_url(plan.get_absolute_url()),
-            },
-            list(recipients.values()),
-        )
-    except Exception:
-        logger.exception("Preparing the decision mail for review %s failed", review_id)
-
-
-def _mail_cancelled_on_commit(reviews: list[Review], *, reason: str, plan_deleted: bool = False) -> None:
-    """After the commit, tell each reviewer that their pending review was cancelled, and why.
-
-    The context is taken now: a deleted plan's reviews are gone by the time the mail is sent.
-    """
-    letters = [
-        (review.reviewer_user, {
-            "plan_title": review.plan.title, "version_number": review.version.version_number,
-            "round_number": review.round_number, "reason": reason,
-            "plan_url": "" if plan_deleted else absolute_url(review.plan.get_absolute_url()),
-        })
-        for review in reviews
-    ]
-    if letters:
-        transaction.on_commit(lambda: _mail_cancelled(letters))
-
-
-def _mail_cancelled(letters: list[tuple]) -> None:
-    for user, context in letters:
-        try:
-            _send("review_cancelled", context, [user])
-        except Exception:
-            logger.exception("Preparing the cancellation mail for %s failed", user)

@@ -15,14 +15,16 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from bcp_site.errors import error_html
 from bcp_site.text import display_name
-from plans.diff import version_diff
+from plans.diff import written_diff_html
 from plans.models import Plan, PlanVersion
+from plans.readiness import version_readiness
 from plans.selectors import get_plan_for_user
-from plans.services import ServiceError
+from plans.services import ServiceError, plan_edit_refusal
 
 from . import contributors, services
-from .forms import RequestChangesForm, SubmitForReviewForm
+from .forms import RequestChangesForm, SubmitForReviewForm, reviewer_suggestions
 from .models import Review
 from .permissions import review_decision_for
 
@@ -53,22 +55,28 @@ def submit(request, pk):
     approved = plan.status == Plan.Status.APPROVED
     service = services.plan_reconfirm if approved else services.plan_submit_for_review
     eligible = services.eligible_reviewers(plan, actor=request.user)
-    form = SubmitForReviewForm(request.POST if request.method == "POST" else None, eligible=eligible)
+    form = SubmitForReviewForm(request.POST if request.method == "POST" else None, eligible=eligible,
+                               org_id=plan.org_id)
     if request.method == "POST" and form.is_valid():
         try:
             reviews = service(plan=plan, actor=request.user, reviewers=form.cleaned_data["reviewers"])
         except ServiceError as exc:
-            form.add_error(None, exc.message)
+            # Not ready: the summary here, the blockers in the checklist below it.
+            form.add_error(None, getattr(exc, "summary", "") or exc.message)
         else:
             names = ", ".join(display_name(r.reviewer_user) for r in reviews)
             what = "for re-confirmation" if approved else "for review"
             messages.success(request, f"Submitted version {reviews[0].version.version_number} {what} by {names}.")
             return redirect(plan)
+    suggestions, more_suggestions = reviewer_suggestions(eligible)
+    version = plan.approved_version if approved else plan.current_version
     context = {
-        "plan": plan, "form": form,
+        "plan": plan, "form": form, "suggestions": suggestions, "more_suggestions": more_suggestions,
+        "readiness": version_readiness(version) if version is not None else None,
+        "readiness_links": request.user.has_perm("plans.change_plan") and plan_edit_refusal(plan) is None,
         "reconfirm_due": approved and contributors.reconfirmation_due(plan),
         "reconfirm_on": contributors.reconfirmation_due_on(plan, plan.approved_version) if approved else None,
-        "all_contributed": not eligible.exists() and services.organisation_reviewers(plan).exists(),
+        "all_contributed": not suggestions and services.organisation_reviewers(plan).exists(),
     }
     return render(request, "reviews/submit.html", context)
 
@@ -146,7 +154,8 @@ def _base_version(review: Review) -> tuple[PlanVersion | None, datetime | None]:
 
 def _review_page(request, review: Review, *, changes_form=None, status=200):
     base, first_approved = _base_version(review)
-    diff = version_diff(review.version.template, base.content_json if base else {}, review.version.content_json)
+    # Both sides are written versions: the rendered differences are cached (plans.diff).
+    diff_html = written_diff_html(old=base, new=review.version, org_id=review.plan.org_id)
     round_reviews = (
         review.plan.reviews.filter(round_number=review.round_number).select_related("reviewer_user").order_by("id")
     )
@@ -158,7 +167,7 @@ def _review_page(request, review: Review, *, changes_form=None, status=200):
         "base_version": base,
         "first_approved_at": first_approved,
         "decision_refused": decision.refused,
-        "diff": diff,
+        "diff_html": diff_html,
         "round_reviews": round_reviews,
         "can_decide": decision.can_decide,
         "can_approve": decision.can_approve,
@@ -182,7 +191,7 @@ def approve(request, pk):
     try:
         decided = services.review_approve(review=review, actor=request.user)
     except ServiceError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, error_html(exc))  # a version not ready: its blockers as a list
         return redirect(review)
     decided.plan.refresh_from_db(fields=["status"])
     if decided.plan.status == Plan.Status.APPROVED:

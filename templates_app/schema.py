@@ -142,11 +142,31 @@ SECTION_JSON_SCHEMA: dict[str, Any] = {
     "properties": _SECTION_BODY_PROPERTIES,
     "additionalProperties": False,
 }
+# What a plan needs before review, beyond what every plan needs (plans.readiness).
+READINESS_MINIMUMS = {
+    "min_contacts": "contacts",
+    "min_critical_processes": "critical processes (with an RTO and an MTPD)",
+    "min_risks": "risks",
+}
+READINESS_MINIMUM_MAX = 1000
+FIELD_PATH_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+_READINESS = {
+    "type": "object",
+    "properties": {
+        **{name: {"type": "integer", "minimum": 1, "maximum": READINESS_MINIMUM_MAX} for name in READINESS_MINIMUMS},
+        "required_for_approval": {
+            "type": "array", "items": {"type": "string", "pattern": FIELD_PATH_PATTERN}, "uniqueItems": True,
+        },
+        "warn_only": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+    },
+    "additionalProperties": False,
+}
 TEMPLATE_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "BCP template (bc_template.schema_json)",
     "type": "object",
     "properties": {
+        "readiness": _READINESS,
         "sections": {
             "type": "array",
             "items": {
@@ -220,6 +240,21 @@ def _normalise_field(field: dict[str, Any]) -> None:
     field.setdefault("label", field.get("key", ""))
     field.setdefault("required", False)
     field.setdefault("help", "")
+
+
+def template_readiness(template) -> dict[str, Any]:
+    """The template's readiness declaration with every key present (see docs/template-schema.md).
+
+    {"min_contacts": int | None, "min_critical_processes": ..., "min_risks": ...,
+    "required_for_approval": ["section.field", ...], "warn_only": {"min_contacts", "section.field", ...}}
+    """
+    raw = (template.schema_json or {}).get("readiness") or {}
+    declared = {name: raw.get(name) for name in READINESS_MINIMUMS}
+    return {
+        **declared,
+        "required_for_approval": list(raw.get("required_for_approval") or []),
+        "warn_only": set(raw.get("warn_only") or []),
+    }
 
 
 def default_content(template, *, section_rows=None) -> dict[str, dict[str, Any]]:
@@ -346,6 +381,11 @@ def _error_message(error) -> str:
         return f"{instance!r} is not {names.get(value, value)}"
     if kind == "pattern" and value == KEY_PATTERN:
         return f"{instance!r} must start with a lowercase letter and use only a-z, 0-9 and _"
+    if kind == "pattern" and value == FIELD_PATH_PATTERN:
+        return f"{instance!r} must name a field as 'section_key.field_key'"
+    if kind == "uniqueItems":
+        repeated = next((item for i, item in enumerate(instance) if item in instance[:i]), None)
+        return f"{repeated!r} is listed more than once"
     if kind == "anyOf" and last is not None and isinstance(last, int):
         return f"{instance!r} must be a string or an object with 'value' and 'label'"
     if kind == "minimum":
@@ -371,6 +411,36 @@ def _template_rule_errors(schema: dict) -> list[str]:
             errors.append(f"{path}.key: {key!r} is already used by sections[{seen[key]}]")
         seen.setdefault(key, index)
         errors += _fields_rule_errors(section.get("fields", []), prefix=f"{path}.fields")
+    if "readiness" in schema:
+        errors += _readiness_rule_errors(schema["readiness"], schema.get("sections", []))
+    return errors
+
+
+def _readiness_rule_errors(readiness: dict, sections: list[dict]) -> list[str]:
+    """Fields required for approval exist and are not already required; warn_only names declared checks."""
+    errors: list[str] = []
+    fields = {(section["key"], field["key"]): field for section in sections for field in section.get("fields", [])}
+    section_keys = {section["key"] for section in sections}
+    for index, name in enumerate(readiness.get("required_for_approval", [])):
+        path = f"readiness.required_for_approval[{index}]"
+        section_key, field_key = name.split(".")
+        field = fields.get((section_key, field_key))
+        if section_key not in section_keys:
+            errors.append(f"{path}: {name!r} names no section of this template (its sections: "
+                          f"{', '.join(sorted(section_keys)) or 'none'})")
+        elif field is None:
+            errors.append(f"{path}: {name!r} names no field of section {section_key!r}")
+        elif field.get("required"):
+            errors.append(f"{path}: {name!r} is already required by the field itself")
+    declared = [name for name in READINESS_MINIMUMS if name in readiness]
+    declared += readiness.get("required_for_approval", [])
+    for index, name in enumerate(readiness.get("warn_only", [])):
+        if name not in declared:
+            errors.append(
+                f"readiness.warn_only[{index}]: {name!r} is not a check this template declares; name one of "
+                + (", ".join(map(repr, declared)) if declared else "its readiness checks (none are declared)")
+                + " (what every plan needs cannot be made a warning)"
+            )
     return errors
 
 

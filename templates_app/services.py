@@ -12,7 +12,7 @@ from bcp_site.errors import ServiceError
 from .models import SectionDefinition, Template
 from .schema import TemplateSchemaError, template_sections, validate_template_schema
 
-FILE_KEYS = {"name", "version", "description", "sections"}
+FILE_KEYS = {"name", "version", "description", "sections", "readiness"}
 
 
 def template_in_use(template: Template) -> bool:
@@ -108,12 +108,15 @@ def template_export(*, template: Template) -> dict[str, Any]:
             item["help"] = section["help"]
         item["fields"] = section["fields"]
         sections.append(item)
-    return {
+    data = {
         "name": template.name,
         "version": template.version,
         "description": template.description,
         "sections": sections,
     }
+    if (template.schema_json or {}).get("readiness"):
+        data["readiness"] = template.schema_json["readiness"]
+    return data
 
 
 def template_file_errors(data) -> list[str]:
@@ -136,10 +139,15 @@ def template_file_errors(data) -> list[str]:
         errors.append("sections: is required")
     else:
         try:
-            validate_template_schema({"sections": data["sections"]})
+            validate_template_schema(_file_schema(data))
         except TemplateSchemaError as exc:
             errors += exc.errors
     return errors
+
+
+def _file_schema(data: dict) -> dict:
+    """The `schema_json` an import file describes: its sections and readiness declaration."""
+    return {key: data[key] for key in ("readiness", "sections") if key in data}
 
 
 def template_import(*, data: dict, replace: bool = False, actor=None, org=None) -> tuple[Template, bool]:
@@ -170,7 +178,7 @@ def template_import(*, data: dict, replace: bool = False, actor=None, org=None) 
             )
         template = existing or Template(org_id=org_id, name=name, version=version)
         template.description = data.get("description", "")
-        template.schema_json = {"sections": data["sections"]}
+        template.schema_json = _file_schema(data)
         _with_actor(template, actor).save()
         if existing is not None:
             for row in template.section_definitions.all():

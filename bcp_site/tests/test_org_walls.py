@@ -80,10 +80,10 @@ def world(django_db_setup, django_db_blocker, _wall_files):
             pytest.MonkeyPatch.context() as patch:
         # Approval hooks run after commit, which never comes here; renderers are replaced so
         # that a request that does render (and records an export) is quick and still seen.
-        patch.setattr("plans.exports.version_exports_store", lambda **kwargs: None)
-        patch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kwargs: None)
+        patch.setattr("plans.exports.version_exports_enqueue", lambda **kwargs: None)
+        patch.setattr("reviews.ack_mail.ack_links_queue", lambda **kwargs: 0)
         for kind in exports.KINDS:
-            patch.setitem(exports.RENDERERS, kind, lambda version, kind=kind: f"rendered {kind}".encode())
+            patch.setitem(exports.RENDERERS, kind, lambda version, kind=kind, **kw: f"rendered {kind}".encode())
         with transaction.atomic():
             built = ws.build_world()
             yield built
@@ -287,7 +287,8 @@ def test_reviewer_decision_changes_only_their_own_review(world, via):
     changes = ws.diff(before, ws.snapshot())
     assert Review.objects.get(pk=own.pk).status == Review.Status.APPROVED, f"{via}: the decision was not recorded"
     review_table, history_table = Review._meta.db_table, Review.history.model._meta.db_table
-    allowed = {review_table, history_table, apps.get_model("plans", "Audit")._meta.db_table}
+    allowed = {review_table, history_table, apps.get_model("plans", "Audit")._meta.db_table,
+               apps.get_model("plans", "Notification")._meta.db_table}  # the decision's mail, queued
     unexpected = {t: w for t, w in changes.items() if t not in allowed}
     assert not unexpected, f"{via}: a reviewer's decision also changed: {unexpected}"
     changed_reviews = changes.get(review_table, "")

@@ -42,7 +42,7 @@ from django.utils import timezone
 from django.views.generic import RedirectView
 
 from bcp_site.testing import make_org, make_plan, make_template, make_user
-from plans.models import Contact, Organisation, Plan, Process, Risk
+from plans.models import Contact, Notification, Organisation, Plan, Process, Risk
 from plans.risk import risk_rating
 
 MARKER = "zulu"  # every name of the other organisation's rows contains it
@@ -60,10 +60,13 @@ SHARED_MODELS = {
     # Failed sign-ins (django-axes) name people of every organisation: superusers only, so nobody
     # else may see any row (build_world records one naming a Zulu person).
     "axes.AccessAttempt",
+    # The background-task queue holds every organisation's work: superusers only (bcp_site.tasks_admin).
+    "django_tasks_database.DBTaskResult",
 }
 
-# Tables not compared before and after a sweep: logging in and messages write sessions.
-IGNORED_TABLES = {"django_session"}
+# Tables not compared before and after a sweep: logging in and messages write sessions, and every
+# rate-limited request counts a hit (bc_rate_counter holds hashed addresses, no organisation's data).
+IGNORED_TABLES = {"django_session", "bc_rate_counter"}
 
 # Fields whose value a plausible POST replaces with "HACKED" (a visible change if it is saved).
 LABEL_FIELDS = {
@@ -185,7 +188,6 @@ def build_side(label: str, prefix: str) -> Side:
     from plans.services import plan_prepare_edit, version_create
     from reviews.ack_records import ack_record
     from reviews.distribution import distribution_set
-    from reviews.models import AckNotice
     from reviews.services import plan_submit_for_review, review_approve
     from templates_app.models import SectionDefinition
     from templates_app.schema import template_sections
@@ -224,9 +226,10 @@ def build_side(label: str, prefix: str) -> Side:
         ack_record(plan=plan, user=person, version_number=approved.version_number, via="page")
     distribution_set(plan=plan, actor=admin_user, users=[viewer, reviewer], groups=[])
     now = timezone.now()
-    AckNotice.objects.create(
-        plan=plan, user=viewer, version_number=approved.version_number, kind=AckNotice.Kind.LINK,
-        sent_at_utc=now, sent_on=now.date(),
+    Notification.objects.create(
+        recipient_user=viewer, to_address=viewer.email, kind=Notification.Kind.ACK_LINK, org=org, plan=plan,
+        version_number=approved.version_number, status=Notification.Status.FAILED, attempts=1,
+        last_error="mailbox unavailable — 550 no such user", next_attempt_at_utc=now, created_at_utc=now,
     )
     attachment = attachment_upload(
         plan=plan, actor=owner,
@@ -273,13 +276,24 @@ def build_world() -> World:
         username=zulu.owner.username, ip_address="192.0.2.1", user_agent="zulu browser", http_accept="*/*",
         path_info="/accounts/login/", get_data="", post_data="", failures_since_start=1,
     )
+    _queued_task(zulu)
     world = World(alpha=alpha, zulu=zulu, orgless_staff=orgless, superuser=root)
     for person in (root, alpha.source, zulu.source):
         _source_client(world, person)
     return world
 
 
-# --- which organisation a row belongs to ----------------------------------------------------
+def _queued_task(side: Side) -> None:
+    """A failed render task of Zulu's approved version in the database queue (superusers only see it)."""
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    DBTaskResult.objects.create(
+        task_path="plans.exports.tasks.issue_version_file", backend_name="default", status="FAILED",
+        args_kwargs={"args": [], "kwargs": {"version_id": side.plan.approved_version_id, "kind": "pdf"}},
+        run_after=get_date_max(), exception_class_path="builtins.OSError",
+        traceback=f"OSError: {side.plan.title} could not be written",
+    )
+
 
 
 class Unfillable(Exception):
@@ -936,6 +950,11 @@ def site_calls(endpoint: Endpoint, target: Target, side: Side, world: World) -> 
         calls = [Call("GET", url, target, endpoint, what="page", names_row=target.names_row)]
         if not target.is_token:
             data.update(form_data(world, side, url, admin_page=False))
+            # Person search fields (plans.person_search) show "Name (username)": name the person by
+            # id instead (as a hidden input would), so a refusal echoes no name the sweep could mistake.
+            for name, value in row_values(side).items():
+                if name in data and data[name] and not data[name][0].isdigit():
+                    data[name] = [str(value)]
     data = _hack_labels(data)
     upload = "change" if "change" in (endpoint.name or "") and "upload" in (endpoint.name or "") else "text"
     rows = frozenset(SITE_ROW_FIELDS & set(data))

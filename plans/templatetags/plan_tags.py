@@ -13,6 +13,7 @@ from django import template
 
 from templates_app.values import format_minutes
 
+from ..audit_actions import audit_action_label, audit_sentence
 from ..charts import recovery_chart_svg, risk_heatmap
 from ..models import Process, Risk
 from ..risk import IMPACT_SCORES, LIKELIHOOD_SCORES
@@ -24,15 +25,6 @@ _IMPACT = dict(Risk.Impact.choices)
 _RATING = dict(Risk.Rating.choices)
 _PROCESS_IMPACT = dict(Process.Impact.choices)
 
-AUDIT_ACTIONS = {
-    "plan_created": "Plan created",
-    "section_updated": "Section updated",
-    "contact_added": "Contact added", "contact_changed": "Contact changed", "contact_removed": "Contact removed",
-    "process_added": "Process added", "process_changed": "Process changed", "process_removed": "Process removed",
-    "risk_added": "Risk added", "risk_changed": "Risk changed", "risk_removed": "Risk removed",
-    "version_created": "Version saved",
-    "revision_started": "New revision started",
-}
 
 
 @register.filter
@@ -74,28 +66,14 @@ def risk_score(risk):
 
 @register.filter
 def audit_action(action):
-    return AUDIT_ACTIONS.get(action, str(action).replace("_", " ").capitalize())
+    """The action in words (plans.audit_actions)."""
+    return audit_action_label(action)
 
 
 @register.filter
-def audit_summary(details):
-    """A short human description of an audit row's details."""
-    if not isinstance(details, dict):
-        return ""
-    parts = []
-    for key in ("contact", "process", "risk", "title"):
-        if details.get(key):
-            parts.append(f"“{details[key]}”")
-    if details.get("section"):
-        fields = ", ".join(details.get("fields") or [])
-        parts.append(f"section {details['section']}" + (f" ({fields})" if fields else ""))
-    if details.get("changes"):
-        parts.append("changed: " + ", ".join(details["changes"]))
-    if details.get("version"):
-        parts.append(f"version {details['version']}")
-    if details.get("note"):
-        parts.append(f"note: {details['note']}")
-    return "; ".join(parts)
+def audit_summary(details, action=""):
+    """An audit row's details as sentences (plans.audit_actions.audit_sentence)."""
+    return audit_sentence(action, details)
 
 
 @register.inclusion_tag("plans/includes/risk_heatmap.html")

@@ -4,10 +4,17 @@ admin get the same rows, rating, revision bump, audit and history as on the plan
 import pytest
 from django.urls import reverse
 
-from bcp_site.testing import admin_inline_data
+from bcp_site.testing import admin_inline_data, make_plan, make_ready
 from plans.models import Audit, Contact, Plan, Process, Risk
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(org, owner, template):
+    """These tests edit a plan from scratch in the admin: what `plan_create` makes (the template's defaults, no
+    contacts, processes or risks), not the ready-for-review plan of the shared fixture."""
+    return make_plan(org, owner, template=template, title="Head office plan", ready=False)
 
 
 def messages_of(response) -> list[str]:
@@ -107,7 +114,7 @@ def test_an_archived_plan_refuses_admin_edits_like_the_pages(client, plan, bcp_a
     client.force_login(bcp_admin)
     response = client.post(reverse("admin:plans_contact_add"), {"plan": plan.pk, "name": "Bob"})
     assert response.status_code == 200
-    assert "This plan is archived, so it cannot be changed. Restore it first." in response.content.decode()
+    assert "This plan is archived, so it cannot be changed. A BCP Admin can restore it." in response.content.decode()
     change = reverse("admin:plans_plan_change", args=[plan.pk])
     assert client.post(change, {"title": "Renamed", "owner_user": plan.owner_user_id,
                                 "edit_revision": revision(plan)}).status_code == 403
@@ -184,6 +191,7 @@ def test_reverting_a_contact_goes_through_the_service(client, plan, bcp_admin):
 def test_a_viewer_with_history_access_cannot_revert_evidence(client, plan, owner, reviewer):
     from reviews import services as workflow
 
+    make_ready(plan)  # only a ready plan can be submitted
     (review,) = workflow.plan_submit_for_review(plan=plan, actor=owner, reviewers=[reviewer])
     client.force_login(reviewer)
     history = plan.history.order_by("history_id").first()

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from plans.attachments import attachment_upload, plan_delete, sanitize_filename
 from plans.exports import version_export_store
-from plans.models import Attachment, Audit, Membership, Plan
+from plans.models import Attachment, Audit, IssuedFile, Membership, Plan
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -284,8 +284,7 @@ def test_plan_delete_removes_attachments_and_exports_after_commit(
     plan, owner, attachment, django_capture_on_commit_callbacks
 ):
     version_export_store(version=plan.current_version, kind="pdf")
-    plan.current_version.refresh_from_db()
-    export_path = plan.current_version.pdf_export_path
+    export_path = IssuedFile.objects.get(plan=plan).storage_path
     assert default_storage.exists(export_path)
     plan_id, org = plan.pk, plan.org
     with django_capture_on_commit_callbacks(execute=True):
@@ -413,4 +412,16 @@ def test_upload_checks_csrf(plan, owner):
     client = Client(enforce_csrf_checks=True)
     client.force_login(owner)
     assert upload(client, plan, "a.pdf", PDF_BYTES).status_code == 403
+    assert not Attachment.objects.exists()
+
+
+def test_a_file_store_that_is_down_gets_a_clear_answer_not_a_500(client, plan, owner, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("Could not connect to the endpoint URL")
+
+    monkeypatch.setattr(default_storage, "save", down)
+    client.force_login(owner)
+    response = upload(client, plan, "plan.pdf", PDF_BYTES)
+    assert response.status_code in (400, 503)
+    assert "the file store is not available right now. Nothing was saved" in response.content.decode()
     assert not Attachment.objects.exists()

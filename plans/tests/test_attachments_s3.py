@@ -13,7 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from plans.models import Attachment
+from plans.models import Attachment, IssuedFile
 
 BUCKET = "bcp-test-files"
 PDF_BYTES = b"%PDF-1.4\n% stored in S3\n%%EOF\n"
@@ -115,6 +115,6 @@ def test_export_is_stored_in_s3(s3_storage, client, plan, member):
     client.force_login(member)
     response = client.get(reverse("files:version_export", args=[plan.pk, 1, "pdf"]))
     assert response.status_code == 200
-    plan.current_version.refresh_from_db()
-    body = s3_storage.get_object(Bucket=BUCKET, Key=plan.current_version.pdf_export_path)["Body"].read()
-    assert hashlib.sha256(body).hexdigest() == plan.current_version.pdf_export_hash
+    issued = IssuedFile.objects.get(version=plan.current_version, kind=IssuedFile.Kind.PLAN_PDF)
+    body = s3_storage.get_object(Bucket=BUCKET, Key=issued.storage_path)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == issued.sha256

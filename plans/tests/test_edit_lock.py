@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from bcp_site.testing import make_plan
 from plans.models import Contact, Plan
 from plans.services import (
     contact_save,
@@ -14,6 +15,13 @@ from plans.services import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(org, owner, template):
+    """These tests edit a plan from scratch: what `plan_create` makes (the template's defaults, no
+    contacts, processes or risks), not the ready-for-review plan of the shared fixture."""
+    return make_plan(org, owner, template=template, title="Head office plan", ready=False)
 
 
 def set_status(plan, status):
@@ -34,7 +42,7 @@ def test_edit_refusal_is_the_rule(plan, status, code):
     refusal = plan_edit_refusal(plan)
     assert (refusal.code if refusal else None) == code
     files = plan_edit_refusal(plan, attachments=True)
-    assert (files.code if files else None) == ("archived" if status == Plan.Status.ARCHIVED else None)
+    assert (files.code if files else None) == code  # locked means locked: files too
 
 
 @pytest.mark.parametrize("status", [Plan.Status.IN_REVIEW, Plan.Status.ARCHIVED])
@@ -46,8 +54,8 @@ def test_locked_plan_page_offers_no_edit_control_and_refuses_the_edit(client, pl
                  "plans:template_change"):
         assert reverse(name, args=[plan.pk]) not in page, name
     assert escape(plan_edit_refusal(plan).message) in page  # the page says why
-    # Files are not part of a version: they may be added in review, not to an archived plan.
-    assert ('name="file"' in page) is (status == Plan.Status.IN_REVIEW)
+    assert 'name="file"' not in page  # no upload form either
+    assert "can withdraw it" in page or "A BCP Admin can restore it" in page  # and who can unlock it
 
     response = client.post(reverse("plans:contact_add", args=[plan.pk]),
                            {"name": "Bob", "edit_revision": plan.edit_revision})

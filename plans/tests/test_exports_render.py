@@ -14,6 +14,7 @@ from django.utils import timezone
 from bcp_site.testing import make_plan, make_template, make_user
 from plans.exports import (
     export_context,
+    export_find,
     format_utc,
     render_docx,
     render_pdf,
@@ -21,7 +22,7 @@ from plans.exports import (
     version_export_store,
     version_exports_store,
 )
-from plans.models import Audit, Contact, Plan, PlanVersion, Process, Risk
+from plans.models import Audit, Contact, IssuedFile, Plan, PlanVersion, Process, Risk
 from plans.services import version_create
 from reviews.models import Review
 from templates_app.values import format_minutes
@@ -58,7 +59,7 @@ def pdf_text(data: bytes, tmp_path) -> str:
 def filled_plan(org, owner):
     """A plan with section values (incl. a table), contacts, processes and risks, saved as version 2."""
     template = make_template(name="Table template", schema=TABLE_SCHEMA)
-    plan = make_plan(org, owner, template=template, title="Warehouse continuity")
+    plan = make_plan(org, owner, template=template, title="Warehouse continuity", ready=False)
     plan.draft_content_json = {
         "overview": {"purpose": "Keep the warehouse shipping after a flood.", "rto_target": 270},
         "suppliers": {"supplier_list": [{"name": "Fuel Direct", "phone": "0800 111"},
@@ -97,7 +98,8 @@ def test_pdf_shows_cover_sections_tables_contacts_processes_risks_and_history(fi
     assert "Warehouse continuity" in text
     assert "Acme Ltd" in text
     assert "Not approved" in text
-    assert "CONTROLLED COPY" in text
+    assert "DRAFT" in text and "Draft: this version has not been approved" in text
+    assert "controlled copy" not in text.lower()  # only the approved file is a controlled copy
     # table of contents and sections in template order
     assert "Contents" in text
     assert text.index("Plan overview") < text.index("Key suppliers") < text.index("Revision history")
@@ -112,7 +114,7 @@ def test_pdf_shows_cover_sections_tables_contacts_processes_risks_and_history(fi
     assert "Risks by likelihood and impact" in text
     # revision history and running header / page numbers
     assert "Filled in" in text and "Created from template" in text
-    assert "Warehouse continuity · version 2 · Controlled copy" in text
+    assert "Warehouse continuity · version 2" in text
     assert "Page 1 of" in text
 
 
@@ -153,8 +155,8 @@ def test_docx_has_word_headings_tables_with_repeated_header_and_page_field(fille
 
     footer_xml = document.sections[0].footer._element.xml
     assert "PAGE" in footer_xml and "NUMPAGES" in footer_xml
-    assert "Controlled copy" in footer_xml
-    assert "Warehouse continuity · version 2 · Controlled copy" in document.sections[0].header.paragraphs[0].text
+    assert "DRAFT · not approved" in footer_xml and "Controlled copy" not in footer_xml
+    assert document.sections[0].header.paragraphs[0].text == "Warehouse continuity · version 2 · DRAFT"
 
 
 @pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
@@ -166,6 +168,15 @@ def test_libreoffice_converts_the_docx(filled_plan, tmp_path):
         check=True, capture_output=True, timeout=180,
     )
     assert (tmp_path / "plan.pdf").stat().st_size > 1000
+
+
+def test_rendering_leaves_the_garbage_collectors_thresholds_as_they_were(filled_plan):
+    """The PDF render runs the collector less often (README, "Performance"), then puts it back."""
+    import gc
+
+    before = gc.get_threshold()
+    render_pdf(filled_plan.current_version)
+    assert gc.get_threshold() == before and gc.isenabled()
 
 
 def test_exporting_twice_gives_identical_bytes(filled_plan, settings):
@@ -209,39 +220,52 @@ def test_old_version_exports_as_it_was_after_live_rows_changed(filled_plan, owne
     assert "Carol New" in new_text and "A completely new purpose." in new_text and "Rewritten" in new_text
 
 
-def test_store_records_hash_and_path_and_audits(filled_plan, owner):
+def test_store_records_an_issued_file_and_audits(filled_plan, owner):
     version = filled_plan.current_version
     data, digest = version_export_store(version=version, kind="pdf", actor=owner)
-    version.refresh_from_db()
-    assert version.pdf_export_hash == digest == sha256_bytes(data)
-    assert version.pdf_export_path == f"exports/plan-{filled_plan.pk}/v2-{digest[:8]}.pdf"
-    with default_storage.open(version.pdf_export_path, "rb") as handle:
+    issued = IssuedFile.objects.get(version=version, kind=IssuedFile.Kind.PLAN_PDF)
+    assert issued.sha256 == digest == sha256_bytes(data)
+    assert issued.marking == IssuedFile.Marking.DRAFT and issued.org == filled_plan.org
+    assert issued.storage_path == f"exports/plan-{filled_plan.pk}/v2-draft-{digest[:16]}.pdf"
+    assert issued.size_bytes == len(data) and issued.issued_by_user == owner
+    with default_storage.open(issued.storage_path, "rb") as handle:
         assert handle.read() == data
     entry = Audit.objects.get(plan=filled_plan, action="export_created")
     assert entry.details_json["sha256"] == digest and entry.details_json["format"] == "pdf"
+    assert entry.details_json["marking"] == "draft"
     # storing the same version again changes nothing and writes no second audit row
-    version_export_store(version=version, kind="pdf", actor=owner)
+    assert version_export_store(version=version, kind="pdf", actor=owner) == (data, digest)
     assert Audit.objects.filter(plan=filled_plan, action="export_created").count() == 1
+    assert IssuedFile.objects.count() == 1
+    # the version's own hash columns mirror the approved copy only
+    version.refresh_from_db()
+    assert version.pdf_export_hash == ""
 
 
-def test_approval_hook_stores_both_exports_and_replaces_the_draft_copy(
+def test_approval_issues_approved_files_and_keeps_the_draft_copy(
     filled_plan, reviewer, django_capture_on_commit_callbacks
 ):
     version = filled_plan.current_version
-    _data, draft_digest = version_export_store(version=version, kind="pdf")
-    draft_path = PlanVersion.objects.get(pk=version.pk).pdf_export_path
+    draft_data, draft_digest = version_export_store(version=version, kind="pdf")
+    draft = IssuedFile.objects.get(version=version, kind=IssuedFile.Kind.PLAN_PDF)
     approve(filled_plan, version, [reviewer], at=datetime(2025, 1, 2, tzinfo=UTC))
 
     with django_capture_on_commit_callbacks(execute=True):
         version_exports_store(version_id=version.pk)
 
     version.refresh_from_db()
-    assert version.pdf_export_hash and version.docx_export_hash
-    assert version.pdf_export_hash != draft_digest  # the cover now says approved
-    assert default_storage.exists(version.pdf_export_path)
-    assert default_storage.exists(version.docx_export_path)
-    assert not default_storage.exists(draft_path)
-    assert version.docx_export_path.endswith(f"v2-{version.docx_export_hash[:8]}.docx")
+    approved = IssuedFile.objects.get(version=version, kind=IssuedFile.Kind.PLAN_PDF,
+                                      marking=IssuedFile.Marking.APPROVED)
+    assert approved.sha256 != draft_digest  # the cover now says approved
+    assert version.pdf_export_hash == approved.sha256 and version.pdf_export_path == approved.storage_path
+    assert version.docx_export_hash and version.docx_export_path.endswith(f"-{version.docx_export_hash[:16]}.docx")
+    assert default_storage.exists(approved.storage_path)
+    # the draft copy someone downloaded before is left as it was, and still verifies
+    draft.refresh_from_db()
+    with default_storage.open(draft.storage_path, "rb") as handle:
+        assert handle.read() == draft_data
+    match = export_find(digest=draft_digest, organisation=filled_plan.org)
+    assert match is not None and "version 2, not approved" in match.describe()
 
 
 def test_approval_hook_never_raises(filled_plan, monkeypatch, caplog):
@@ -259,7 +283,7 @@ def test_approval_hook_never_raises(filled_plan, monkeypatch, caplog):
 def test_user_reference_and_many_rows_need_a_fixed_number_of_queries(org, owner, django_assert_max_num_queries):
     from bcp_site.testing import add_children
 
-    plan = make_plan(org, owner, title="Big")
+    plan = make_plan(org, owner, title="Big", ready=False)
     add_children(plan, 40)
     make_user(org, username="someone")
     version = version_create(plan=plan, actor=owner)
@@ -274,7 +298,7 @@ def test_real_approval_stores_both_exports_naming_the_approvers(
     """Through the review workflow: after the last approval commits, both files are stored and recorded."""
     from reviews import services as workflow
 
-    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kwargs: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_queue", lambda **kwargs: 0)
     with django_capture_on_commit_callbacks(execute=True):
         reviews = workflow.plan_submit_for_review(plan=plan, actor=owner, reviewers=[reviewer, reviewer2])
     for review in reviews:

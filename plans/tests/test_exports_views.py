@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from bcp_site.testing import make_plan
 from plans.exports import version_export_store
-from plans.models import Audit, PlanVersion
+from plans.models import Audit, IssuedFile
+from plans.panels import files_panel
 from plans.services import version_create
 from reviews.models import Review
 
@@ -40,11 +41,13 @@ def test_member_downloads_export_which_is_stored_and_recorded(client, plan, memb
     assert response["X-Content-Type-Options"] == "nosniff"
     data = body(response)
     assert data.startswith(magic)
-    version = PlanVersion.objects.get(plan=plan, version_number=1)
     import hashlib
 
-    assert getattr(version, f"{kind}_export_hash") == hashlib.sha256(data).hexdigest()
-    assert default_storage.exists(getattr(version, f"{kind}_export_path"))
+    issued = IssuedFile.objects.get(plan=plan, version__version_number=1, kind=f"plan_{kind}")
+    assert issued.sha256 == hashlib.sha256(data).hexdigest() and issued.marking == IssuedFile.Marking.DRAFT
+    assert issued.size_bytes == len(data) and issued.issued_by_user == member
+    assert default_storage.exists(issued.storage_path)
+    assert response["ETag"] == f'"{issued.sha256}"'
     # the second download serves the stored file: same bytes, no second "export_created"
     assert body(client.get(export_url(plan, 1, kind))) == data
     assert Audit.objects.filter(plan=plan, action="export_created").count() == 1
@@ -59,7 +62,7 @@ def test_download_needs_login(client, plan):
 def test_other_organisation_gets_404(client, plan, outsider):
     client.force_login(outsider)
     assert client.get(export_url(plan, 1, "pdf")).status_code == 404
-    assert not PlanVersion.objects.get(plan=plan, version_number=1).pdf_export_hash
+    assert not IssuedFile.objects.exists()
 
 
 def test_unknown_version_or_format_is_404(client, plan, member):
@@ -71,8 +74,7 @@ def test_unknown_version_or_format_is_404(client, plan, member):
 def test_tampered_stored_export_is_refused_and_audited(client, plan, member):
     version = plan.current_version
     version_export_store(version=version, kind="pdf")
-    version.refresh_from_db()
-    path = default_storage.path(version.pdf_export_path)
+    path = default_storage.path(IssuedFile.objects.get(version=version, kind="plan_pdf").storage_path)
     with open(path, "ab") as handle:
         handle.write(b"% tampered")
     client.force_login(member)
@@ -85,12 +87,13 @@ def test_tampered_stored_export_is_refused_and_audited(client, plan, member):
 def test_missing_stored_export_is_rendered_again(client, plan, member):
     version = plan.current_version
     data, digest = version_export_store(version=version, kind="docx")
-    version.refresh_from_db()
-    default_storage.delete(version.docx_export_path)
+    path = IssuedFile.objects.get(version=version, kind="plan_docx").storage_path
+    default_storage.delete(path)
     client.force_login(member)
     response = client.get(export_url(plan, 1, "docx"))
     assert response.status_code == 200 and body(response) == data
-    assert default_storage.exists(version.docx_export_path)
+    assert default_storage.exists(path)  # the same bytes, back where the record says
+    assert Audit.objects.filter(plan=plan, action="export_restored").count() == 1
 
 
 # ---------------------------------------------------------------- verify page
@@ -197,9 +200,12 @@ def test_command_exit_code_from_the_shell(tmp_path, settings):
 # ---------------------------------------------------------------- panel
 
 
-def render_panel(plan, user, tag="{% plan_files_panel plan %}", **extra):
+def render_panel(plan, user, tag="{% plan_files_panel plan panel %}", **extra):
+    """The panel as the plan page shows it: computed by plans.panels.files_panel, rendered by the tag."""
     request = RequestFactory().get("/")
     request.user = user
+    if "panel" in tag:
+        extra["panel"] = files_panel(plan, user)
     return Template("{% load file_tags %}" + tag).render(Context({"plan": plan, "request": request, **extra}))
 
 
@@ -230,13 +236,16 @@ def test_panel_query_count_does_not_grow(plan, owner, django_assert_num_queries)
                                       size_bytes=1, uploaded_by_user=owner, uploaded_at_utc=plan.created_at,
                                       hash="0" * 64)
 
+    from plans.selectors import plan_detail_queryset
+
+    plan = plan_detail_queryset().get(pk=plan.pk)  # as the plan page loads it: with its versions
     render_panel(plan, owner)  # warms the permission cache of this user object
     add(2)
-    # 1: the approved and active versions (without content); 2: the newest attachments with uploaders
-    with django_assert_num_queries(2):
+    # The newest attachments with uploaders (the versions came with the plan)
+    with django_assert_num_queries(1):
         render_panel(plan, owner)
     add(30)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         html = render_panel(plan, owner)
     assert "All attachments" in html
 

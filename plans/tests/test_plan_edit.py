@@ -3,11 +3,18 @@
 import pytest
 from django.urls import reverse
 
-from bcp_site.testing import make_template
+from bcp_site.testing import make_plan, make_template
 from plans.models import Audit, Contact, Plan, Process, Risk
 from plans.services import ServiceError, contact_save, plan_section_update
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(org, owner, template):
+    """These tests edit a plan from scratch: what `plan_create` makes (the template's defaults, no
+    contacts, processes or risks), not the ready-for-review plan of the shared fixture."""
+    return make_plan(org, owner, template=template, title="Head office plan", ready=False)
 
 
 def _page(response) -> str:

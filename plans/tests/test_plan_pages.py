@@ -8,6 +8,7 @@ from django.urls import reverse
 from bcp_site.testing import add_children, make_plan, make_user
 from plans.hooks import plan_page_context
 from plans.models import Audit, Contact, Plan, Process, Risk
+from plans.panels import changes_panel, files_panel
 from plans.selectors import plan_detail_queryset
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,8 @@ def test_list_filters_by_status_owner_and_title(client, org, plan, owner, editor
     assert titles() == {"Head office plan", "Warehouse plan"}
     assert titles(status="approved") == {"Warehouse plan"}
     assert titles(status="draft") == {"Head office plan"}
-    assert titles(owner=editor.pk) == {"Warehouse plan"}
+    assert titles(owner="editor2") == {"Warehouse plan"}
+    assert titles(owner=f"#{editor.pk}", status="approved") == {"Warehouse plan"}
     assert titles(q="head OFFICE") == {"Head office plan"}
     assert titles(q="nothing like it") == set()
 
@@ -112,12 +114,15 @@ def test_list_is_sorted_by_last_update_and_paginated(client, org, owner, templat
     for i in range(27):
         make_plan(org, owner, template=template, title=f"Plan number {i:02d}")
     client.force_login(owner)
-    first = client.get(reverse("plans:plan_list")).content.decode()
+    response = client.get(reverse("plans:plan_list"), {"q": "number"})
+    first = response.content.decode()
     assert first.index("Plan number 26") < first.index("Plan number 25")
-    assert "Page 1 of 2" in first and "Plan number 01" not in first
-    second = client.get(reverse("plans:plan_list"), {"page": 2, "q": "number"}).content.decode()
+    assert "Older" in first and "Newer" not in first and "Plan number 01" not in first
+    cursor = response.context["page"].older_cursor
+    assert f"?q=number&amp;cursor={cursor}" in first  # the filters stay in the pager's links
+    second = client.get(reverse("plans:plan_list"), {"cursor": cursor, "q": "number"}).content.decode()
     assert "Plan number 00" in second and "Plan number 01" in second and "Plan number 26" not in second
-    assert "Page 2 of 2" in second
+    assert "Newer" in second and "Older" not in second
 
 
 def test_list_shows_status_and_review_needed_badges(client, plan, owner, monkeypatch):
@@ -136,14 +141,17 @@ def test_list_shows_status_and_review_needed_badges(client, plan, owner, monkeyp
 def test_create_plan_from_template_with_owner_from_the_organisation(client, owner, editor, outsider, template):
     client.force_login(owner)
     form_page = client.get(reverse("plans:plan_create")).content.decode()
-    assert "Small template" in form_page and "Editor2" in form_page and "Outsider" not in form_page
+    assert "Small template" in form_page and 'value="Owner (owner)"' in form_page  # the owner field: a search
+    assert "Editor2" not in form_page and "Outsider" not in form_page  # nobody else is listed
 
-    refused = client.post(reverse("plans:plan_create"), {"template": template.pk, "title": "X", "owner": outsider.pk})
-    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    for typed in ("outsider", f"#{outsider.pk}"):
+        refused = client.post(reverse("plans:plan_create"), {"template": template.pk, "title": "X", "owner": typed})
+        assert refused.status_code == 200
+        assert f"Nobody in your organisation matches “{typed}”" in refused.content.decode()
     assert not Plan.objects.filter(title="X").exists()
 
     response = client.post(reverse("plans:plan_create"),
-                           {"template": template.pk, "title": "  Data centre plan ", "owner": editor.pk})
+                           {"template": template.pk, "title": "  Data centre plan ", "owner": "Editor2"})
     plan = Plan.objects.get(title="Data centre plan")
     assert response.status_code == 302 and response.url == plan.get_absolute_url()
     assert plan.owner_user == editor and plan.org == owner.membership.organisation
@@ -197,11 +205,15 @@ def _panel_queries(django_assert_max_num_queries, user, pk):
     request.user.has_perm("plans.change_plan")  # the page has loaded the permissions already
     plan = plan_detail_queryset().get(pk=pk)
     tpl = Template("{% load workflow_tags ack_tags file_tags change_tags %}{% plan_workflow_panel plan workflow %}"
-                   "{% plan_ack_panel plan %}{% plan_files_panel plan %}{% plan_changes_panel plan %}")
+                   "{% plan_ack_panel plan ack_panel %}{% plan_files_panel plan files_panel %}"
+                   "{% plan_changes_panel plan changes_panel %}")
     with CaptureQueriesContext(connection) as captured:
-        # The page computes the workflow panel's answers once (the reviews hook); the tags render.
-        extra = plan_page_context(request=request, plan=plan)
+        # The page computes the panels' answers once (its own and the reviews hook's); the tags only render.
+        extra = {**plan_page_context(request=request, plan=plan), "files_panel": files_panel(plan, request.user),
+                 "changes_panel": changes_panel(plan)}
+        rendering = len(captured)
         tpl.render(Context({"plan": plan, "request": request, "user": request.user, **extra}))
+        assert len(captured) == rendering, "a panel's template tag ran a query"
     return len(captured)
 
 
@@ -235,9 +247,9 @@ def test_plan_detail_runs_a_fixed_number_of_queries(client, plan, owner, childre
 PLAN_LIST_QUERIES = (
     1    # session
     + 1  # user
-    + 1  # organisation members for the owner filter
-    + 1  # count of matching plans (paginator)
-    + 1  # one page of plans (+ owner, active version, review_needed annotation)
+    + 1  # the user's membership (the organisation's id)
+    + 1  # one page of plans + 1 row (+ active version, review_needed annotation); no count
+    + 1  # the owners of the plans shown
     + 2  # permissions of the user (the "New plan" button; cached for the request)
 )
 

@@ -3,12 +3,20 @@
 import pytest
 from django.urls import reverse
 
+from bcp_site.testing import make_plan
 from plans.charts import recovery_chart_svg, risk_heatmap
 from plans.diff import version_diff
 from plans.models import Audit, Contact, Plan, PlanVersion, Process, Risk
 from plans.services import plan_snapshot, process_snapshot, version_create
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(org, owner, template):
+    """These tests write revisions of a plan from scratch: what `plan_create` makes (the template's defaults, no
+    contacts, processes or risks), not the ready-for-review plan of the shared fixture."""
+    return make_plan(org, owner, template=template, title="Head office plan", ready=False)
 
 
 def _fill_required(plan, purpose="Keep payroll running"):

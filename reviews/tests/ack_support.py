@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from contextlib import nullcontext
 
 from django.db import transaction
@@ -20,14 +19,14 @@ def approve(plan: Plan, *, submitter, approver, capture=None) -> Plan:
 
     `capture` is pytest-django's `django_capture_on_commit_callbacks` (tests inside a
     transaction); without it (transaction=True tests) the after-commit hooks run on commit.
-    Waits for a background mail thread, if the approval started one.
+    Then the outbox is delivered, as a worker would (`deliver_outbox`).
     """
     ctx = (lambda: capture(execute=True)) if capture else nullcontext
     with ctx():
         [review] = plan_submit_for_review(plan=plan, actor=submitter, reviewers=[approver])
     with ctx():
         review_approve(review=review, actor=approver)
-    join_mail_threads()
+    deliver_outbox()
     plan.refresh_from_db()
     return plan
 
@@ -41,10 +40,11 @@ def new_revision(plan: Plan, *, actor) -> None:
     plan.refresh_from_db()
 
 
-def join_mail_threads(timeout: float = 30) -> None:
-    for thread in threading.enumerate():
-        if thread.name.startswith("ack-links-"):
-            thread.join(timeout)
+def deliver_outbox():
+    """Deliver the queued mail now, with the workers' own loop (whatever the task backend did)."""
+    from plans.outbox import outbox_deliver
+
+    return outbox_deliver()
 
 
 def links_in(text: str) -> list[str]:
@@ -57,4 +57,9 @@ def path_of(url: str) -> str:
 
 def skip_exports(monkeypatch) -> None:
     """Approval also renders the version's PDF/DOCX (another feature); these tests do not need them."""
-    monkeypatch.setattr("plans.exports.version_exports_store", lambda **kwargs: None)
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kwargs: None)
+
+
+def links_call(kwargs: dict) -> dict:
+    """What a test double of `ack_mail.ack_links_queue` records: which plan and version got links."""
+    return {"plan_id": kwargs["plan"].pk, "version_number": kwargs["version_number"]}

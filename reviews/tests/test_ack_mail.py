@@ -1,4 +1,4 @@
-"""Acknowledgement links mailed on approval: to a real local SMTP server, in batches, surviving failures."""
+"""Acknowledgement links mailed on approval through the outbox, to a real local SMTP server."""
 
 import smtplib
 
@@ -7,44 +7,39 @@ from django.contrib.auth.models import Group
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 from bcp_site.testing import make_user
-from plans.models import Audit
+from plans.models import Audit, Notification
 from reviews import ack_links, ack_mail
-from reviews.models import Ack, AckNotice, PlanDistribution
+from reviews.models import Ack, PlanDistribution
 
-from .ack_support import approve, join_mail_threads, links_in, path_of, skip_exports
+from .ack_support import approve, deliver_outbox, links_in, path_of, skip_exports
 
 BACKENDS = "reviews.tests.test_ack_mail"
+LINK = Notification.Kind.ACK_LINK
 
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch):
     skip_exports(monkeypatch)
-    monkeypatch.setattr(ack_mail, "SEND_BACKOFF_SECONDS", 0)
     CountingBackend.reset()
 
 
 class CountingBackend(SmtpBackend):
-    """The real SMTP backend, counting the connections it opens and the batches it is given."""
+    """The real SMTP backend, counting the connections it opens and the messages it is given."""
 
     opened = 0
-    batches: list[int] = []
     sent = 0
     fail_at: set[int] = set()  # 1-based numbers of send attempts that lose the connection
     refuse: set[str] = set()  # addresses the "server" refuses
 
     @classmethod
     def reset(cls):
-        cls.opened, cls.batches, cls.sent, cls.fail_at, cls.refuse = 0, [], 0, set(), set()
+        cls.opened, cls.sent, cls.fail_at, cls.refuse = 0, 0, set(), set()
 
     def open(self):
         created = super().open()
         if created:
             CountingBackend.opened += 1
         return created
-
-    def send_messages(self, email_messages):
-        CountingBackend.batches.append(len(email_messages))
-        return super().send_messages(email_messages)
 
     def _send(self, email_message):
         CountingBackend.sent += 1
@@ -63,6 +58,10 @@ def mark_approved(plan):
 
 def sent_audit(plan):
     return Audit.objects.get(plan=plan, action="ack_links_sent").details_json
+
+
+def link_rows(**filters):
+    return Notification.objects.filter(kind=LINK, **filters)
 
 
 @pytest.mark.django_db
@@ -86,8 +85,9 @@ def test_approval_mails_everyone_a_personal_working_link(client, plan, owner, re
     assert page.status_code == 200 and "Head office plan" in page.content.decode()
     client.post(path_of(text_link))
     assert Ack.objects.get().user == member
-    assert AckNotice.objects.filter(kind=AckNotice.Kind.LINK, version_number=1).count() == 3
-    assert sent_audit(plan) == {"version": 1, "recipients": 3, "sent": 3, "failed": 0}
+    assert link_rows(version_number=1, status=Notification.Status.SENT).count() == 3
+    assert link_rows(recipient_user=member).get().message_id == message["Message-ID"]
+    assert sent_audit(plan) == {"version": 1, "recipients": 3, "queued": 3}
     # Each link is personal: the owner's link records the owner.
     [owner_mail] = [m for m in link_mail if m.envelope_rcpt_tos == ["owner@example.org"]]
     client.post(path_of(links_in(smtp_server.text(owner_mail))[0]))
@@ -108,39 +108,30 @@ def test_only_the_distribution_is_mailed(plan, owner, reviewer, member, org, smt
 
 
 @pytest.mark.django_db
-def test_batches_share_one_connection(plan, owner, reviewer, org, smtp_server, settings):
+def test_each_batch_shares_one_connection(plan, owner, reviewer, org, smtp_server, settings):
     settings.EMAIL_BACKEND = f"{BACKENDS}.CountingBackend"
     settings.BCP_MAIL_BATCH_SIZE = 3
     for i in range(5):
         make_user(org, username=f"staff{i}")
     mark_approved(plan)
-    # 7 people > 3 per batch: a background thread sends; here we run its job directly.
-    ack_mail._links_job(plan.pk, 1)
-    assert CountingBackend.opened == 1
-    assert CountingBackend.batches == [3, 3, 1]
+    assert ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1) == 7
+    report = deliver_outbox()
+    assert (report.sent, report.batches) == (7, 3)
+    assert CountingBackend.opened == 3  # batches of 3, 3 and 1
     assert len(smtp_server.messages) == 7
-    assert sent_audit(plan)["sent"] == 7
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the data-migration groups
-def test_large_distribution_is_mailed_in_the_background(plan, owner, reviewer, org, smtp_server, settings):
-    settings.EMAIL_BACKEND = f"{BACKENDS}.CountingBackend"
-    settings.BCP_MAIL_BATCH_SIZE = 4
-    for i in range(9):
-        make_user(org, username=f"staff{i}")
-    approve(plan, submitter=owner, approver=reviewer)  # no capture: hooks run on the real commit
-    join_mail_threads()
-    link_mail = [m for m in smtp_server.messages if "Please acknowledge" in m["Subject"]]
-    recipients = [m.envelope_rcpt_tos[0] for m in link_mail]
-    assert len(recipients) == 11 and len(set(recipients)) == 11  # everyone, once
-    assert CountingBackend.batches[-3:] == [4, 4, 3]
-    assert AckNotice.objects.filter(kind=AckNotice.Kind.LINK).count() == 11
-    assert sent_audit(plan) == {"version": 1, "recipients": 11, "sent": 11, "failed": 0}
-    # Called directly, the function hands back the (non-daemon) thread it started.
-    thread = ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1)
-    assert thread is not None and thread.daemon is False
-    thread.join(30)
-    assert AckNotice.objects.filter(kind=AckNotice.Kind.LINK).count() == 22
+@pytest.mark.django_db
+def test_sending_links_again_mails_only_those_without_one(plan, owner, reviewer, member, org, smtp_server):
+    mark_approved(plan)
+    assert ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1) == 3
+    deliver_outbox()
+    newcomer = make_user(org, username="newcomer")
+    assert ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1) == 1
+    deliver_outbox()
+    recipients = [m.envelope_rcpt_tos[0] for m in smtp_server.messages]
+    assert len(recipients) == 4 and len(set(recipients)) == 4 and newcomer.email in recipients
+    assert [a.details_json["queued"] for a in Audit.objects.filter(action="ack_links_sent").order_by("id")] == [3, 1]
 
 
 @pytest.mark.django_db
@@ -152,10 +143,13 @@ def test_lost_connection_is_retried_without_duplicates(plan, owner, reviewer, or
     mark_approved(plan)
     CountingBackend.fail_at = {3}  # the third message loses the connection once
     ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1)
+    first = deliver_outbox()
+    assert (first.sent, first.retried, first.released) == (2, 1, 3)  # the rest waits for the retry
+    link_rows().update(next_attempt_at_utc=link_rows().order_by("id").first().created_at_utc)  # time passes
+    deliver_outbox()
     recipients = [m.envelope_rcpt_tos[0] for m in smtp_server.messages if "Please acknowledge" in m["Subject"]]
     assert len(recipients) == 6 and len(set(recipients)) == 6
-    assert CountingBackend.opened == 2  # reconnected once
-    assert sent_audit(plan) == {"version": 1, "recipients": 6, "sent": 6, "failed": 0}
+    assert set(link_rows().values_list("status", flat=True)) == {Notification.Status.SENT}
 
 
 @pytest.mark.django_db
@@ -166,12 +160,12 @@ def test_refused_recipient_does_not_stop_the_others(plan, owner, reviewer, membe
     approve(plan, submitter=owner, approver=reviewer, capture=django_capture_on_commit_callbacks)
     recipients = sorted(m.envelope_rcpt_tos[0] for m in smtp_server.messages if "Please acknowledge" in m["Subject"])
     assert recipients == ["owner@example.org", "reviewer@example.org"]
-    assert sent_audit(plan) == {"version": 1, "recipients": 3, "sent": 2, "failed": 1}
-    assert not AckNotice.objects.filter(user=member).exists()
+    refused = link_rows(recipient_user=member).get()
+    assert refused.status == Notification.Status.FAILED and "mailbox unavailable" in refused.last_error
 
 
 @pytest.mark.django_db
-def test_mail_server_down_never_blocks_the_approval(plan, owner, reviewer, member, settings, caplog,
+def test_mail_server_down_never_blocks_the_approval(plan, owner, reviewer, member, settings,
                                                     django_capture_on_commit_callbacks):
     from bcp_site.pytest_plugin import _free_port
 
@@ -179,13 +173,13 @@ def test_mail_server_down_never_blocks_the_approval(plan, owner, reviewer, membe
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", _free_port(), 2
     approve(plan, submitter=owner, approver=reviewer, capture=django_capture_on_commit_callbacks)
     assert plan.status == "approved"
-    assert sent_audit(plan) == {"version": 1, "recipients": 3, "sent": 0, "failed": 3}
-    assert not AckNotice.objects.exists()
-    assert "Giving up on 3 acknowledgement message(s) after 3 attempts" in caplog.text
+    assert sent_audit(plan) == {"version": 1, "recipients": 3, "queued": 3}
+    assert set(link_rows().values_list("status", flat=True)) == {Notification.Status.QUEUED}  # owed, not lost
 
 
 @pytest.mark.django_db
 def test_no_links_for_a_version_that_is_not_the_approved_one(plan, smtp_server):
-    assert ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1) is None  # never approved
-    assert ack_mail.ack_links_send_for_version(plan_id=999999, version_number=1) is None
+    assert ack_mail.ack_links_send_for_version(plan_id=plan.pk, version_number=1) == 0  # never approved
+    assert ack_mail.ack_links_send_for_version(plan_id=999999, version_number=1) == 0
+    deliver_outbox()
     assert smtp_server.messages == [] and not Audit.objects.filter(action="ack_links_sent").exists()

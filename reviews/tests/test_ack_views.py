@@ -14,13 +14,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bcp_site.testing import make_user
-from plans.models import Audit
+from plans.models import Audit, Notification
 from reviews import ack_links, ack_records, ack_views, distribution
 from reviews.ack_coverage import ack_coverage
-from reviews.models import Ack, AckNotice, PlanDistribution
+from reviews.models import Ack, PlanDistribution
+from reviews.panels import plan_ack_panel
 from reviews.services import plan_archive
 
-from .ack_support import approve, links_in, new_revision, path_of, skip_exports
+from .ack_support import approve, deliver_outbox, links_in, new_revision, path_of, skip_exports
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch):
     skip_exports(monkeypatch)
-    cache.clear()  # the per-IP counter lives in the (process-local) cache
+    cache.clear()  # cached page fragments; the per-IP counter is a database row (rolled back per test)
     yield
     cache.clear()
 
@@ -49,7 +50,7 @@ def link_for(user, plan, version=1):
 
 
 def row_counts():
-    return (Ack.objects.count(), Audit.objects.count(), AckNotice.objects.count())
+    return (Ack.objects.count(), Audit.objects.count(), Notification.objects.count())
 
 
 # --- the email link ----------------------------------------------------------------------
@@ -150,6 +151,7 @@ def test_expired_link_offers_a_new_one_without_revealing_who_is_listed(
     for address in ("nobody-here@example.org", "MEMBER@example.org"):
         answers.append(client.post(url + "new-link/", {"email": address}, follow=True).content.decode())
     assert all("If the address is on the distribution list, a new link is on its way" in a for a in answers)
+    deliver_outbox()
     assert len(smtp_server.messages) == 1
     invalid = client.post(url + "new-link/", {"email": "not an address"})
     assert invalid.status_code == 400 and "Enter a valid email address" in invalid.content.decode()
@@ -157,7 +159,7 @@ def test_expired_link_offers_a_new_one_without_revealing_who_is_listed(
     monkeypatch.setattr(time, "time", lambda: real)  # the new link is fresh: check it works today
     [fresh] = links_in(smtp_server.text(message))
     assert "I have read and understood this plan" in client.get(path_of(fresh)).content.decode()
-    assert AckNotice.objects.get(kind=AckNotice.Kind.RESEND).user == member
+    assert Notification.objects.get(kind=Notification.Kind.ACK_LINK_RESEND).recipient_user == member
 
 
 def test_expired_link_mails_only_people_on_the_distribution(client, approved, member, reviewer, monkeypatch,
@@ -167,8 +169,10 @@ def test_expired_link_mails_only_people_on_the_distribution(client, approved, me
     real = time.time()
     monkeypatch.setattr(time, "time", lambda: real + 40 * 86400)
     client.post(url + "new-link/", {"email": "member@example.org"})  # no longer on the list
+    deliver_outbox()
     assert smtp_server.messages == []
     client.post(url + "new-link/", {"email": "reviewer@example.org"})  # listed: gets their own link
+    deliver_outbox()
     assert [m.envelope_rcpt_tos for m in smtp_server.messages] == [["reviewer@example.org"]]
 
 
@@ -184,6 +188,7 @@ def test_superseded_link_offers_the_new_version(client, approved, owner, reviewe
     response = client.post(url, follow=True)  # confirming the old version records nothing
     assert not Ack.objects.exists() and response.status_code == 200
     client.post(url + "new-link/")
+    deliver_outbox()
     [message] = smtp_server.messages
     assert message.envelope_rcpt_tos == ["member@example.org"]
     [fresh] = links_in(smtp_server.text(message))
@@ -213,8 +218,9 @@ def test_new_link_limits_per_person_in_the_database(client, approved, owner, rev
         assert client.post(url + "new-link/").status_code == 302
     response = client.post(url + "new-link/")
     assert response.status_code == 429 and "Too many requests" in response.content.decode()
+    deliver_outbox()
     assert len(smtp_server.to("member@example.org")) == 3
-    assert AckNotice.objects.filter(kind=AckNotice.Kind.RESEND, user=member).count() == 3
+    assert Notification.objects.filter(kind=Notification.Kind.ACK_LINK_RESEND, recipient_user=member).count() == 3
 
 
 def test_expired_form_per_person_limit_is_silent(client, approved, member, monkeypatch, smtp_server):
@@ -223,6 +229,7 @@ def test_expired_form_per_person_limit_is_silent(client, approved, member, monke
     monkeypatch.setattr(time, "time", lambda: real + 40 * 86400)
     answers = {client.post(url + "new-link/", {"email": "member@example.org"}).status_code for _ in range(5)}
     assert answers == {302}  # the same answer as for an address that is not on the list
+    deliver_outbox()
     assert len(smtp_server.to("member@example.org")) == 3
 
 
@@ -285,12 +292,16 @@ def test_panel_shows_button_then_acknowledgement(client, approved, member):
 
 
 def _panel_queries(plan, user):
+    """Queries of the panel as the plan page builds it (reviews.panels.plan_ack_panel), and its HTML."""
     request = RequestFactory().get("/")
     request.user = user
     with CaptureQueriesContext(connection) as ctx:
-        html = Template("{% load ack_tags %}{% plan_ack_panel plan %}").render(
-            Context({"plan": plan, "request": request})
+        panel = plan_ack_panel(plan, user)
+        computed = len(ctx)
+        html = Template("{% load ack_tags %}{% plan_ack_panel plan panel %}").render(
+            Context({"plan": plan, "request": request, "panel": panel})
         )
+        assert len(ctx) == computed, "the template tag ran a query"
     return len(ctx), html
 
 
@@ -317,29 +328,60 @@ def test_distribution_edit(client, approved, owner, member, reviewer, smtp_serve
     url = reverse("acks:distribution_edit", args=[approved.pk])
     client.force_login(owner)
     page = client.get(url).content.decode()
-    assert "Everyone in the organisation" in page and "Member (member)" in page
-    response = client.post(url, {"audience": "chosen", "users": [member.pk],
+    # Everyone, and a search field to name people: the page does not list the organisation.
+    assert "Everyone in the organisation" in page and "data-person-search" in page
+    assert "Member (member)" not in page
+    response = client.post(url, {"audience": "chosen", "users": "member",
                                  "groups": [Group.objects.get(name="BCP Reviewer").pk]})
     assert response.status_code == 302
     assert set(distribution.distribution_users(approved)) == {member, reviewer}
     audit = Audit.objects.filter(plan=approved, action="distribution_changed").get()
-    assert audit.details_json == {"everyone": False, "users": ["member"], "groups": ["BCP Reviewer"]}
+    assert audit.details_json == {"everyone": False, "added_users": ["member"], "added_groups": ["BCP Reviewer"]}
     assert "People: Member." in client.get(approved.get_absolute_url()).content.decode()
+    page = client.get(url).content.decode()
+    assert "Member" in page and "BCP Reviewer" in page and page.count('name="remove"') == 2
+    # Adding people adds to the list (someone already listed stays listed once).
+    assert client.post(url, {"audience": "chosen", "users": "member\nOwner"}).status_code == 302
+    assert set(distribution.distribution_users(approved)) == {owner, member, reviewer}
+    assert PlanDistribution.objects.filter(plan=approved).count() == 3
+    # Remove buttons take one row off the list.
+    row = PlanDistribution.objects.get(plan=approved, user=owner)
+    response = client.post(url, {"remove": row.pk}, follow=True)
+    assert "Owner is no longer on the distribution list." in response.content.decode()
+    assert set(distribution.distribution_users(approved)) == {member, reviewer}
+    # Everyone clears the list, whatever is typed in the people field.
+    client.post(url, {"audience": "everyone", "users": "nobody-of-that-name"})
+    assert not PlanDistribution.objects.filter(plan=approved).exists()
+    assert set(distribution.distribution_users(approved)) == {owner, member, reviewer}
     # "Chosen" with nobody chosen is refused with a message; nothing changes.
     response = client.post(url, {"audience": "chosen"})
     assert response.status_code == 400
     assert "Choose at least one person or group" in response.content.decode()
-    assert PlanDistribution.objects.filter(plan=approved).count() == 2
-    client.post(url, {"audience": "everyone", "users": [member.pk]})
     assert not PlanDistribution.objects.filter(plan=approved).exists()
-    assert set(distribution.distribution_users(approved)) == {owner, member, reviewer}
+    # Someone typed who matches nobody is a form error next to the field.
+    response = client.post(url, {"audience": "chosen", "users": "zzz-nobody"})
+    assert response.status_code == 400 and "Nobody in your organisation matches" in response.content.decode()
+
+
+def test_distribution_remove_refuses_rows_of_other_plans_and_bad_ids(client, approved, owner, member, org,
+                                                                     template):
+    from bcp_site.testing import make_plan
+
+    other = make_plan(org, owner, template=template, title="Other plan")
+    row = PlanDistribution.objects.create(plan=other, user=member)
+    client.force_login(owner)
+    url = reverse("acks:distribution_edit", args=[approved.pk])
+    assert client.post(url, {"remove": row.pk}).status_code == 404
+    assert client.post(url, {"remove": "x"}).status_code == 400
+    assert PlanDistribution.objects.filter(pk=row.pk).exists()
 
 
 def test_distribution_refuses_people_of_another_organisation(client, approved, owner, outsider):
     client.force_login(owner)
     response = client.post(reverse("acks:distribution_edit", args=[approved.pk]),
-                           {"audience": "chosen", "users": [outsider.pk]})
+                           {"audience": "chosen", "users": f"{outsider.username}\n#{outsider.pk}"})
     assert response.status_code == 400
+    assert f"Nobody in your organisation matches “{outsider.username}”" in response.content.decode()
     assert not PlanDistribution.objects.exists()
 
 
@@ -384,13 +426,18 @@ def test_coverage_page(client, approved, member, reviewer, monkeypatch):
     ack_records.ack_record(plan=approved, user=member, version_number=1, via="page")
     client.force_login(member)
     url = reverse("acks:coverage", args=[approved.pk])
-    page = client.get(url).content.decode()
-    assert "1 of 3 (33%) acknowledged version 1" in page and "Page 1 of 2" in page
-    assert "Outstanding" in page
-    page2 = client.get(url, {"page": 2}).content.decode()
-    assert "Member" in page2 and "Acknowledged" in page2
+    response = client.get(url)
+    page = response.content.decode()
+    assert "1 of 3 (33%) acknowledged version 1" in page and "Next ›" in page
+    assert "member@example.org" in page and "owner@example.org" in page  # by username: member, owner
+    assert "Acknowledged" in page and "Outstanding" in page
+    page2 = client.get(url, {"after": response.context["page"].next_after}).content.decode()
+    assert "reviewer@example.org" in page2 and "member@example.org" not in page2 and "Next ›" not in page2
+    assert "‹ Previous" in page2
     only_done = client.get(url, {"show": "acknowledged"}).content.decode()
     assert "member@example.org" in only_done and "reviewer@example.org" not in only_done
+    outstanding = client.get(url, {"show": "outstanding"}).content.decode()
+    assert "2 outstanding" in outstanding and "member@example.org" not in outstanding
 
 
 def test_coverage_page_access(client, approved, nobody, outsider):
@@ -409,7 +456,8 @@ def test_coverage_csv(client, approved, member, org):
     response = client.get(reverse("acks:coverage_csv", args=[approved.pk]))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert f"plan-{approved.pk}-v1-acknowledgements.csv" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.streaming  # written as the rows come from the database, not built first
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     by_user = {r["username"]: r for r in rows}
     assert set(by_user) == {"owner", "member", "reviewer", "tricky"}
     assert by_user["member"]["status"] == "acknowledged" and by_user["member"]["acknowledged_at_utc"].endswith("Z")
@@ -451,3 +499,45 @@ def test_admin_coverage_view_and_plan_admin_link(client, approved, member, bcp_a
     assert client.get(url).status_code == 404
     client.logout()
     assert client.get(url).status_code == 302
+
+
+def test_coverage_shows_whether_each_persons_link_went_out(client, approved, owner, member, smtp_server):
+    refused = Notification.objects.get(plan=approved, recipient_user=owner, kind="ack_link")
+    deliver_outbox()
+    Notification.objects.filter(pk=refused.pk).update(status="failed", last_error="mailbox unavailable")
+    client.force_login(member)
+    page = client.get(reverse("acks:coverage", args=[approved.pk])).content.decode()
+    rows = {line.split("</td>")[1].rsplit(">", 1)[-1]: line for line in page.split("<tr><td>")[1:]}
+    assert "link sent" in rows["member"]
+    assert "failed: mailbox unavailable" in rows["owner"]
+    body = b"".join(client.get(reverse("acks:coverage_csv", args=[approved.pk])).streaming_content).decode()
+    links = {row["username"]: row["link"] for row in csv.DictReader(io.StringIO(body))}
+    assert links["member"] == "link sent" and links["owner"] == "failed: mailbox unavailable"
+
+
+def test_owner_reminds_everyone_outstanding_from_the_coverage_page_once_a_day(client, approved, owner, member):
+    deliver_outbox()
+    client.force_login(owner)
+    page = client.get(reverse("acks:coverage", args=[approved.pk])).content.decode()
+    assert "Remind everyone outstanding" in page
+    remind = reverse("acks:coverage_remind", args=[approved.pk])
+    response = client.post(remind, follow=True)
+    assert "Reminder queued for" in response.content.decode()
+    reminders = Notification.objects.filter(plan=approved, kind="ack_reminder")
+    assert member.pk in set(reminders.values_list("recipient_user_id", flat=True))
+    count = reminders.count()
+    again = client.post(remind, {"user": member.pk}, follow=True).content.decode()
+    assert "already reminded today" in again and reminders.count() == count  # one a day, even for one person
+    assert Audit.objects.filter(plan=approved, action="ack_reminders_sent", actor_user=owner).count() == 1
+
+
+def test_a_viewer_cannot_send_reminders_and_another_organisations_person_is_not_found(
+        client, approved, member, outsider):
+    client.force_login(member)
+    remind = reverse("acks:coverage_remind", args=[approved.pk])
+    assert "Remind everyone" not in client.get(reverse("acks:coverage", args=[approved.pk])).content.decode()
+    response = client.post(remind, follow=True)
+    assert "owner, reviewers and BCP Admins can send reminders" in response.content.decode()
+    assert not Notification.objects.filter(plan=approved, kind="ack_reminder").exists()
+    client.force_login(approved.owner_user)
+    assert client.post(remind, {"user": outsider.pk}).status_code == 404

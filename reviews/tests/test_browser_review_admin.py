@@ -13,8 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 @pytest.fixture(autouse=True)
 def _no_hooks(monkeypatch):
-    monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
-    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_queue", lambda **kw: 0)
 
 
 def admin_login(page, username):

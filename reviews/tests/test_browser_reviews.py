@@ -12,14 +12,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 @pytest.fixture(autouse=True)
 def _no_hooks(monkeypatch):
-    monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
-    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_queue", lambda **kw: 0)
 
 
 def submit_on_plan_page(page, plan, reviewer):
     page.goto(f"{page.base_url}{plan.get_absolute_url()}")
     panel = page.locator("#workflow")
-    panel.locator(f"input[name=reviewers][value='{reviewer.pk}']").check()
+    # The reviewers field is a search field: type part of the name, pick the suggestion.
+    field = panel.locator("textarea[name=reviewers]")
+    field.press_sequentially(reviewer.username[:4])
+    label = f"{reviewer.get_full_name()} ({reviewer.username})"
+    panel.locator("button.link-button", has_text=label).click()
+    assert field.input_value().strip() == label
     panel.locator("button:has-text('Submit for review')").click()
     page.wait_for_load_state()
     assert page.locator("[data-testid=plan-status]").inner_text() == "In review"

@@ -19,7 +19,7 @@ def rd_plan(org, owner, template):
 
 @pytest.fixture(autouse=True)
 def _no_exports(monkeypatch):
-    monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kw: None)
 
 
 def test_workflow_and_acknowledgement_subjects_keep_the_literal_title(

@@ -9,12 +9,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from bcp_site.testing import add_children, make_user
+from bcp_site.testing import add_children, make_plan, make_template, make_user
 from plans.attachments import plan_delete, plans_delete
 from plans.models import Contact, Plan
 from plans.services import plan_prepare_edit, version_create
+from plans.tests.test_plan_page_scale import SCHEMA as PEOPLE_SCHEMA
 from reviews import services
 from reviews.models import Review
+
+from .ack_support import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +27,8 @@ SITE = "https://bcp.example.test"
 @pytest.fixture(autouse=True)
 def _site_and_hooks(settings, monkeypatch):
     settings.SITE_URL = SITE
-    monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
-    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_queue", lambda **kw: 0)
 
 
 def change_url(review) -> str:
@@ -101,13 +104,13 @@ def test_change_page_shows_what_changed_since_the_approved_version(client, plan,
 
 
 def test_a_large_diff_is_collapsed_and_truncated_with_a_link_to_the_review_page(client, plan, owner, reviewer):
-    add_children(plan, 40)
+    add_children(plan, 39)  # and the ready plan's own: 40 of each
     version_create(plan=plan, actor=owner)
     (review,) = in_review(plan, owner, reviewer)
     client.force_login(reviewer)
     text = text_of(client.get(change_url(review)))
     assert '<details class="diff-entry" id="diff-processes">' in text  # closed: 40 changes
-    assert text.count('<th scope="row">Process ') == 25  # of 40
+    assert text.count('<th scope="row">Process ') + text.count('<th scope="row">Customer service') == 25  # of 40
     assert "15 more not shown here" in text
     assert f'href="{review.get_absolute_url()}#diff-processes">show all on the review page' in text
 
@@ -233,6 +236,7 @@ def test_cancelled_when_another_reviewer_requests_changes(
     smtp_server, plan, owner, reviewer, reviewer2, third, django_capture_on_commit_callbacks
 ):
     first, _second, _third = in_review(plan, owner, reviewer, reviewer2, third)
+    deliver_outbox()  # mail queued by the steps before goes out first
     smtp_server.messages.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.review_request_changes(review=first, actor=reviewer, notes="Fix it")
@@ -246,6 +250,7 @@ def test_cancelled_when_another_reviewer_requests_changes(
 def test_cancelled_when_the_plan_is_withdrawn(smtp_server, plan, owner, reviewer,
                                              django_capture_on_commit_callbacks):
     in_review(plan, owner, reviewer)
+    deliver_outbox()  # mail queued by the steps before goes out first
     smtp_server.messages.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.plan_withdraw(plan=plan, actor=owner)
@@ -260,6 +265,7 @@ def test_cancelled_when_the_plan_is_archived(smtp_server, plan, owner, reviewer,
     # A pending review left on an approved plan (not reachable through the workflow today) is closed too.
     stale = Review.objects.create(plan=plan, version=review.version, round_number=2, requested_by_user=owner,
                                   reviewer_user=reviewer2, requested_at_utc=timezone.now())
+    deliver_outbox()  # mail queued by the steps before goes out first
     smtp_server.messages.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.plan_archive(plan=plan, actor=bcp_admin)
@@ -271,6 +277,7 @@ def test_cancelled_when_the_plan_is_archived(smtp_server, plan, owner, reviewer,
 def test_cancelled_when_the_plan_is_deleted(smtp_server, org, template, plan, owner, reviewer, bcp_admin,
                                            django_capture_on_commit_callbacks):
     in_review(plan, owner, reviewer)
+    deliver_outbox()  # mail queued by the steps before goes out first
     smtp_server.messages.clear()
     with django_capture_on_commit_callbacks(execute=True):
         plan_delete(plan=plan, actor=bcp_admin)
@@ -282,8 +289,22 @@ def test_cancelled_when_the_plan_is_deleted(smtp_server, org, template, plan, ow
 
     other = make_plan(org, owner, template=template, title="Head office plan")
     in_review(other, owner, reviewer)
+    deliver_outbox()  # mail queued by the steps before goes out first
     smtp_server.messages.clear()
     with django_capture_on_commit_callbacks(execute=True):
         plans_delete(queryset=Plan.objects.filter(pk=other.pk), actor=bcp_admin)
     text, _html = cancelled_mail(smtp_server, reviewer)
     assert "deleted the plan" in text
+
+
+def test_the_admin_review_screen_names_the_people_in_the_diff(client, org, owner, reviewer, template):
+    carol = make_user(org, username="carol", first_name="Carol", last_name="Coordinator")
+    plan = make_plan(org, owner, template=make_template(schema=PEOPLE_SCHEMA), title="People plan")
+    plan.draft_content_json = {**plan.draft_content_json, "overview": {
+        **plan.draft_content_json.get("overview", {}), "purpose": "Keep going", "coordinator": carol.pk}}
+    plan.save()
+    version_create(plan=plan, actor=owner, note="Carol coordinates")
+    (review,) = in_review(Plan.objects.get(pk=plan.pk), owner, reviewer)
+    client.force_login(reviewer)
+    text = text_of(client.get(change_url(review)))
+    assert "Carol Coordinator" in text and f"User #{carol.pk}" not in text

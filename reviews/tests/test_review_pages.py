@@ -1,5 +1,7 @@
 """Workflow pages: submit, withdraw, my reviews, review and decide, archive, restore, and the plan-page panel."""
 
+import re
+
 import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
@@ -17,8 +19,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_hooks(monkeypatch):
-    monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: None)
-    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kw: None)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_queue", lambda **kw: 0)
 
 
 def url(name, *args):
@@ -45,17 +47,36 @@ def status_of(plan) -> str:
 # --- submit ------------------------------------------------------------------------------
 
 
-def test_submit_page_lists_eligible_reviewers_as_checkboxes(client, plan, owner, reviewer, reviewer2, member):
+def offered(html: str) -> list[str]:
+    """The reviewers the submit form suggests beside its search field."""
+    found = re.search(r'data-testid="reviewer-suggestions">Who may review this revision: (.*?)\.</p>', html)
+    return found[1].split(", ") if found else []
+
+
+def test_submit_page_offers_eligible_reviewers_in_a_search_field(client, plan, owner, reviewer, reviewer2, member):
     response = login(client, owner).get(url("submit", plan.pk))
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.count('type="checkbox" name="reviewers"') == 2
-    assert f'value="{reviewer.pk}"' in html and f'value="{reviewer2.pk}"' in html
-    assert f'value="{owner.pk}"' not in html and f'value="{member.pk}"' not in html
+    assert html.count('name="reviewers"') == 1 and "data-person-search" in html  # one search field
+    assert offered(html) == ["Reviewer (reviewer)", "Reviewer2 (reviewer2)"]  # not the owner, not a viewer
+    # Someone who may not review is not found when typed: a form error, nothing submitted.
+    response = client.post(url("submit", plan.pk), {"reviewers": "member"})
+    assert "Nobody in your organisation matches “member”" in response.content.decode()
+    assert status_of(plan) == Plan.Status.DRAFT
+
+
+def test_submit_suggestions_stay_short_in_a_large_organisation(client, org, plan, owner):
+    for n in range(15):
+        make_user(org, username=f"rev{n:02d}", groups=["BCP Reviewer"])
+    html = login(client, owner).get(url("submit", plan.pk)).content.decode()
+    assert len(offered(html)) == 10 and "and others (type a name to search)" in html
+    client.post(url("submit", plan.pk), {"reviewers": "rev14"})
+    assert status_of(plan) == Plan.Status.IN_REVIEW
+    assert Review.objects.get(plan=plan).reviewer_user.username == "rev14"
 
 
 def test_submit_success_redirects_to_the_plan(client, plan, owner, reviewer, reviewer2):
-    response = login(client, owner).post(url("submit", plan.pk), {"reviewers": [reviewer.pk, reviewer2.pk]},
+    response = login(client, owner).post(url("submit", plan.pk), {"reviewers": "reviewer\nReviewer2 (reviewer2)"},
                                          follow=True)
     assert response.redirect_chain == [(plan.get_absolute_url(), 302)]
     assert "Submitted version 1 for review by Reviewer, Reviewer2." in messages_of(response)
@@ -72,7 +93,7 @@ def test_submit_without_reviewers_is_a_form_error(client, plan, owner, reviewer)
 
 def test_submit_with_unsaved_changes_says_save_a_revision_first(client, plan, owner, reviewer):
     Contact.objects.create(plan=plan, name="Unsaved contact")
-    response = login(client, owner).post(url("submit", plan.pk), {"reviewers": [reviewer.pk]})
+    response = login(client, owner).post(url("submit", plan.pk), {"reviewers": "reviewer"})
     assert response.status_code == 200
     assert "Save a revision first" in response.content.decode()
     assert status_of(plan) == Plan.Status.DRAFT
@@ -361,12 +382,12 @@ def test_panel_runs_a_fixed_number_of_queries(org, plan, owner, reviewer, django
     # versions, latest round, eligible reviewers for the submit form
     with django_assert_num_queries(3):
         html = template.render(Context({"plan": fresh, "request": request, "workflow": plan_workflow(fresh, owner)}))
-    assert html.count('name="reviewers"') == 6
+    assert html.count('name="reviewers"') == 1 and len(offered(html)) == 6
 
 
 def test_refused_transitions_on_the_pages_say_why(client, plan, owner, reviewer, reviewer2):
     first, second = in_review(plan, owner, reviewer, reviewer2)
-    response = login(client, owner).post(url("submit", plan.pk), {"reviewers": [reviewer.pk]})
+    response = login(client, owner).post(url("submit", plan.pk), {"reviewers": "reviewer"})
     assert response.status_code == 200
     assert "This plan is already in review." in response.content.decode()
 

@@ -11,6 +11,8 @@ from plans.services import ServiceError, plan_prepare_edit, version_create
 from reviews import services
 from reviews.models import Review
 
+from .ack_support import links_call
+
 pytestmark = pytest.mark.django_db
 
 
@@ -37,8 +39,8 @@ def approved_plan(plan, owner, reviewer):
 def hooks(monkeypatch):
     """Record the after-approval hooks instead of running the real exports and ack mail."""
     calls = []
-    monkeypatch.setattr("plans.exports.version_exports_store", lambda **kw: calls.append(("exports", kw)))
-    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: calls.append(("acks", kw)))
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kw: calls.append(("exports", kw)))
+    monkeypatch.setattr("reviews.ack_mail.ack_links_queue", lambda **kw: calls.append(("acks", links_call(kw))))
     return calls
 
 
@@ -154,7 +156,9 @@ def test_single_reviewer_approval_approves_the_plan_and_runs_the_hooks_after_com
     (review,) = submit(plan, owner, reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         decided = services.review_approve(review=review, actor=reviewer)
-        assert hooks == []  # nothing runs before the commit
+        # The links are queued with the approval (the outbox delivers them after the commit);
+        # the exports wait for the commit.
+        assert hooks == [("acks", {"plan_id": plan.pk, "version_number": 1})]
 
     plan = refresh(plan)
     assert decided.status == Review.Status.APPROVED and decided.decided_at_utc is not None
@@ -162,7 +166,7 @@ def test_single_reviewer_approval_approves_the_plan_and_runs_the_hooks_after_com
     assert plan.approved_version_id == review.version_id
     assert plan.approved_at_utc == decided.decided_at_utc
     assert hooks == [
-        ("exports", {"version_id": review.version_id}), ("acks", {"plan_id": plan.pk, "version_number": 1}),
+        ("acks", {"plan_id": plan.pk, "version_number": 1}), ("exports", {"version_id": review.version_id}),
     ]
     assert audit_actions(plan)[-2:] == ["review_approved", "plan_approved"]
     approved = Audit.objects.get(plan=plan, action="plan_approved")
@@ -390,13 +394,13 @@ def test_a_failing_hook_never_undoes_the_approval(plan, owner, reviewer, monkeyp
         raise RuntimeError("export renderer crashed")
 
     acks = []
-    monkeypatch.setattr("plans.exports.version_exports_store", boom)
-    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: acks.append(kw))
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", boom)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_queue", lambda **kw: acks.append(links_call(kw)))
     (review,) = submit(plan, owner, reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         services.review_approve(review=review, actor=reviewer)
     assert refresh(plan).status == Plan.Status.APPROVED
-    assert acks == [{"plan_id": plan.pk, "version_number": 1}]  # the second hook still ran
+    assert acks == [{"plan_id": plan.pk, "version_number": 1}]  # the links were queued all the same
     assert "Storing the exports of version" in caplog.text
 
 
@@ -413,8 +417,8 @@ def test_two_reviewers_deciding_at_once_approve_the_plan_exactly_once(plan, owne
         with lock:
             calls.append(kwargs)
 
-    monkeypatch.setattr("plans.exports.version_exports_store", record)
-    monkeypatch.setattr("reviews.ack_mail.ack_links_send_for_version", lambda **kw: None)
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", record)
+    monkeypatch.setattr("reviews.ack_mail.ack_links_queue", lambda **kw: 0)
     submit(plan, owner, reviewer, reviewer2)
     barrier = threading.Barrier(2)
     errors = []

@@ -223,7 +223,7 @@ def test_default_template_migration_is_idempotent(default_template):
 def test_plan_from_default_template_starts_with_defaults_that_fit(default_template, org, owner):
     from bcp_site.testing import make_plan
 
-    plan = make_plan(org, owner, template=default_template)
+    plan = make_plan(org, owner, template=default_template, ready=False)
     content = plan.draft_content_json
     assert content["maintenance"]["review_cadence"] == "annually"
     assert content["incident_response"]["activation_threshold"] == 240

@@ -1,4 +1,4 @@
-"""Check a PDF or DOCX file against the recorded export hashes (all organisations)."""
+"""Check a PDF or DOCX file against the issued files (bc_issued_file, all organisations)."""
 
 from pathlib import Path
 
@@ -30,5 +30,5 @@ class Command(BaseCommand):
         match = export_find(digest=digest, all_organisations=True)
         if match is None:
             raise CommandError(f"{path}: does not match any export (SHA-256 {digest}).", returncode=1)
-        organisation = match.version.plan.org.name if match.version.plan.org_id else "no organisation"
+        organisation = match.plan.org.name if match.plan.org_id else "no organisation"
         self.stdout.write(f"{path}: {match.describe()} Organisation: {organisation}. SHA-256 {digest}.")

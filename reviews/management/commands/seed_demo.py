@@ -1,0 +1,152 @@
+"""Load demo data: an organisation, one user per role, and a full sample plan. Safe to run again.
+
+The sample plan is written through the services, as people would: every section, contacts,
+critical processes and risks; version 2 submitted and approved by a reviewer; then a draft
+revision (version 3) after it. A sample plan left empty by an earlier run is filled in place;
+one that has content already is left as it is. The command lives in `reviews` because it
+approves (reviews -> plans -> templates_app).
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from plans.models import Membership, Organisation, Plan
+from plans.services import (
+    ServiceError,
+    contact_save,
+    plan_create,
+    plan_section_update,
+    process_save,
+    revision_save,
+    risk_save,
+)
+from reviews import services as workflow
+from templates_app.models import Template
+from templates_app.schema import template_sections, value_problem
+
+from . import _demo_plan as demo
+
+ORGANISATION = "Demo Organisation"
+PLAN_TITLE = "Head Office Business Continuity Plan"
+# username, password, group, staff (can open the admin), superuser, full name
+DEMO_USERS = [
+    ("admin", "demo-admin-pass", "BCP Admin", True, True, "Ada Admin"),
+    ("editor", "demo-editor-pass", "BCP Editor", False, False, "Eddie Editor"),
+    ("reviewer", "demo-reviewer-pass", "BCP Reviewer", True, False, "Rita Reviewer"),
+    ("reviewer2", "demo-reviewer2-pass", "BCP Reviewer", True, False, "Rob Reviewer"),
+    ("viewer", "demo-viewer-pass", "BCP Viewer", False, False, "Vera Viewer"),
+]
+
+
+def plan_is_empty(plan: Plan) -> bool:
+    """An untouched sample plan (what earlier versions of this command made): no rows, never approved."""
+    return (
+        plan.status == Plan.Status.DRAFT and plan.approved_version_id is None
+        and not plan.contacts.exists() and not plan.processes.exists() and not plan.risks.exists()
+    )
+
+
+def fill_sample_plan(plan: Plan, *, users: dict) -> str:
+    """Fill an empty sample plan through the services, approve the revision, then start a draft revision.
+
+    Returns what happened, in words.
+    """
+    editor = users["editor"]
+    contacts = {}
+    for ref, name, role, phone, email, notes in demo.CONTACTS:
+        contact = contact_save(plan=plan, actor=editor, expected_revision=None,
+                               values={"name": name, "role": role, "phone": phone, "email": email, "notes": notes})
+        contacts[ref] = contact.pk
+    for name, description, rto, rpo, mtpd, impact, dependencies in demo.PROCESSES:
+        process_save(plan=plan, actor=editor, expected_revision=None, values={
+            "name": name, "description": description, "rto_minutes": rto, "rpo_minutes": rpo,
+            "mtpd_minutes": mtpd, "impact_rating": impact, "dependencies_json": dependencies,
+        })
+    for risk in demo.RISKS:
+        _add_risk(plan, risk, users=users)
+    values = demo.section_values(today=timezone.localdate(), users={k: u.pk for k, u in users.items()},
+                                 contacts=contacts)
+    for section in template_sections(plan.template):
+        known = values.get(section["key"], {})
+        # Keep the template's own defaults for fields the demo does not know (another default template).
+        merged = dict((plan.draft_content_json or {}).get(section["key"]) or {})
+        for field in section["fields"]:
+            value = known.get(field["key"])
+            if value is not None and value_problem(field, value) is None:
+                merged[field["key"]] = value
+        plan_section_update(plan=plan, section_key=section["key"], values=merged, actor=editor,
+                            expected_revision=None)
+    try:
+        version = revision_save(plan=plan, actor=editor, note=demo.APPROVED_NOTE)
+        reviews = workflow.plan_submit_for_review(plan=plan, actor=editor, reviewers=[users["reviewer"]])
+        workflow.review_approve(review=reviews[0], actor=users["reviewer"])
+    except ServiceError as exc:
+        # A template this demo does not know may ask for more: the plan stays a draft, filled.
+        return f"not approved ({exc.message})"
+    plan.refresh_from_db()
+    _add_risk(plan, demo.DRAFT_RISK, users=users)
+    if "recovery_strategies" in (plan.draft_content_json or {}):
+        section = dict(plan.draft_content_json["recovery_strategies"])
+        section["alternate_site_seats"] = 40
+        plan_section_update(plan=plan, section_key="recovery_strategies", values=section, actor=editor,
+                            expected_revision=None)
+    draft = revision_save(plan=plan, actor=editor, note=demo.DRAFT_NOTE)
+    return f"version {version.version_number} approved, version {draft.version_number} a draft revision"
+
+
+def _add_risk(plan: Plan, risk: tuple, *, users: dict) -> None:
+    threat, likelihood, impact, mitigation, owner = risk
+    risk_save(plan=plan, actor=users["editor"], expected_revision=None, values={
+        "threat": threat, "likelihood": likelihood, "impact": impact, "mitigation": mitigation,
+        "owner_user": users[owner],
+    })
+
+
+class Command(BaseCommand):
+    help = ("Create (or refresh) the demo organisation, one user per role, and a full sample plan "
+            "(an approved version and a draft revision after it). Safe to run again.")
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        with transaction.atomic():
+            org, _ = Organisation.objects.get_or_create(name=ORGANISATION)
+            users = {}
+            for username, password, group_name, staff, superuser, full_name in DEMO_USERS:
+                try:
+                    group = Group.objects.get(name=group_name)
+                except Group.DoesNotExist:
+                    raise CommandError(f"Group {group_name!r} is missing: run 'manage.py migrate' first.") from None
+                first, last = full_name.split(" ", 1)
+                user, _ = User.objects.get_or_create(username=username)
+                user.first_name, user.last_name = first, last
+                user.email = f"{username}@example.org"
+                user.is_staff, user.is_superuser, user.is_active = staff, superuser, True
+                user.set_password(password)
+                user.save()
+                user.groups.add(group)
+                Membership.objects.update_or_create(user=user, defaults={"organisation": org})
+                users[username] = user
+            template = Template.objects.filter(is_default=True).first() or Template.objects.first()
+            plan_note = "no template installed, so no sample plan"
+            if template is not None:
+                plan = Plan.objects.filter(org=org, title=PLAN_TITLE).order_by("pk").first()
+                if plan is None:
+                    plan = plan_create(organisation=org, template=template, title=PLAN_TITLE,
+                                       owner=users["editor"], actor=users["editor"])
+                    plan_note = f"sample plan #{plan.pk} created: {fill_sample_plan(plan, users=users)}"
+                elif plan_is_empty(plan):
+                    plan_note = f"sample plan #{plan.pk} was empty, now filled: {fill_sample_plan(plan, users=users)}"
+                else:
+                    plan_note = f"sample plan #{plan.pk} already there"
+
+        login = settings.SITE_URL + reverse("login")
+        self.stdout.write(f"Demo users (log in at {login}):")
+        for username, password, group_name, staff, _superuser, _name in DEMO_USERS:
+            admin_note = ", can open the admin" if staff else ""
+            self.stdout.write(f"  {username:<10} password: {password:<22} role: {group_name}{admin_note}")
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {org.name}, {len(DEMO_USERS)} users, {plan_note}."))
