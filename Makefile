@@ -55,13 +55,13 @@ benchmark: install-dev
 clean:
 	rm -rf $(VENV) var/test.sqlite3
 
-# The page benchmark of issue 13 (README, "Performance"): its own MariaDB database, built once
+# The page benchmark (README, "Performance of the pages"): its own MariaDB database, built once
 # (BCP_BENCH_DATABASE_URL, default mysql://root@127.0.0.1:3306/bcp_bench), gunicorn and wrk.
 # BENCH_ARGS="--quick" for a smoke run, "--rebuild" to build the data again, "--duration 20".
 bench: $(VENV)/.installed $(VENV)/.installed-mysql
 	DEBUG=true $(PY) manage.py bench_pages $(BENCH_ARGS)
 
-# The scale-out check of issue 15 (README, "Scale-out check"): two gunicorn instances and two RQ workers
+# The scale-out check (README, "Scale-out check"): two gunicorn instances and two RQ workers
 # against one MariaDB database, moto's S3 server and Redis; PASS/FAIL per check, exit 1 on any FAIL.
 # BCP_SCALE_DATABASE_URL is a scratch database that is DROPPED and created again (user bcp may create
 # test_% databases); Redis database 12 of 127.0.0.1:6379 is flushed. SCALE_ARGS="--members 1000" etc.

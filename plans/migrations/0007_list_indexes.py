@@ -1,4 +1,4 @@
-# Indexes that match the lists' filters, order and keyset cursor (issue 13): every list query
+# Indexes that match the lists' filters, order and keyset cursor: every list query
 # filters on the leading columns and orders by the rest, so no list sorts an organisation's rows.
 # Operations are written by hand (not by makemigrations, which would sweep other pending model
 # changes into this file). Order matters on MariaDB: an index that a foreign key relies on is only

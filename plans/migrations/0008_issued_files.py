@@ -1,4 +1,4 @@
-# Issued files (decision 2, issue 14): bc_issued_file records every file the product issues, append-only;
+# Issued files (decision 2): bc_issued_file records every file the product issues, append-only;
 # bc_issued_file_request is the "being prepared" marker that makes concurrent first downloads share one
 # render task. The export hashes recorded on bc_plan_version so far move into bc_issued_file, and every
 # BCP group may view issued files (as they view attachments).

@@ -45,7 +45,7 @@ def add_people(org, n, *, start=0, group="BCP Viewer"):
 
 
 def make_large(plan, owner):
-    """The issue's large plan: 100 contacts, 200 processes, 200 risks, saved as a version."""
+    """The benchmark's large plan: 100 contacts, 200 processes, 200 risks, saved as a version."""
     add_children(plan, 200)
     Contact.objects.filter(plan=plan, name__in=[f"Contact {i}" for i in range(100, 200)]).delete()
     version_create(plan=plan, actor=owner, note="Large")

@@ -45,7 +45,7 @@ LIKELIHOODS, IMPACTS = Risk.Likelihood.values, Risk.Impact.values
 
 @dataclass(frozen=True)
 class Scale:
-    """How much data to build (`FULL` is the issue's; `QUICK` a smoke run; `TINY` the tests')."""
+    """How much data to build (`FULL` is the full data set; `QUICK` a smoke run; `TINY` the tests')."""
 
     name: str
     small_plans: int

@@ -1,4 +1,4 @@
-"""The pages of issue 13's table, and how each is measured.
+"""The pages of the benchmark's table, and how each is measured.
 
 In-process (Django's test client on the bench database): the status, the body size, the
 number of queries and their SQL (for EXPLAIN). Over HTTP against gunicorn: a few single

@@ -1,4 +1,4 @@
-"""The benchmark's report: a markdown table like issue 13's, the "flat in size" checks, the targets
+"""The benchmark's report: a markdown table, the "flat in size" checks, the targets
 and what EXPLAIN found."""
 
 from __future__ import annotations

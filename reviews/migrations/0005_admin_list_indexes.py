@@ -1,4 +1,4 @@
-# The admin lists of reviews and acknowledgements, newest first (issue 13: admin at scale).
+# The admin lists of reviews and acknowledgements, newest first.
 
 from django.db import migrations, models
 

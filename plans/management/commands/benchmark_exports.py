@@ -32,7 +32,7 @@ from plans.services import plan_create, version_create
 from templates_app.models import Template
 from templates_app.schema import choice_pairs, template_sections
 
-# The goals of issue 15 (README, "Performance").
+# The goals (README, "Performance").
 GOAL_RATIO, GOAL_PDF_SECONDS, GOAL_PDF_MB, GOAL_DOCX_SECONDS = 1.1, 3.0, 200, 0.5
 
 # A render of the project's own: Django set up, WeasyPrint and python-docx imported first (a

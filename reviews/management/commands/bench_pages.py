@@ -1,4 +1,4 @@
-"""Benchmark the pages of issue 13 on MariaDB with gunicorn and wrk (`make bench`)."""
+"""Benchmark the pages people use most on MariaDB with gunicorn and wrk (`make bench`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     help = (
         "Build a benchmark data set in its own MariaDB database (1,000 and 100,000 plans, a large plan, an "
         "organisation of 10,000 people; built once, then reused), serve it with gunicorn (2 sync workers, "
-        "DEBUG off), measure each page of issue 13 with wrk beside a bare view and the admin login page, "
+        "DEBUG off), measure each page with wrk beside a bare view and the admin login page, "
         "count queries, explain every query (MariaDB's ANALYZE), and print a markdown table. It is a report: it "
         "exits 0 whatever the figures."
     )
