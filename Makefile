@@ -37,10 +37,17 @@ install-dev: $(VENV)/.installed-dev $(if $(NEEDS_MYSQL),$(VENV)/.installed-mysql
 system-packages:
 	@$(PYTHON) bcp_site/system_check.py $(SYSTEM_NEEDS)
 
+# `make run PORT=8080` (HOST=0.0.0.0 to listen on every interface). Links in emails and the printed
+# login address start with SITE_URL: yours when set, otherwise the address served.
+PORT ?= 8000
+HOST ?= 127.0.0.1
+SITE_URL := $(or $(SITE_URL),http://$(HOST):$(PORT))
+RUN_ENV = DEBUG=$${DEBUG:-true} SITE_URL="$(SITE_URL)"
+
 run: install
-	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
-	DEBUG=$${DEBUG:-true} $(PY) -m bcp_site.devrun 127.0.0.1:8000  # the web server and one task worker; Ctrl-C stops both
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) -m bcp_site.devrun $(HOST):$(PORT)  # the web server and one task worker; Ctrl-C stops both
 
 test: install-dev
 	BCP_TEST_DATABASE_URL="$(BCP_TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS)

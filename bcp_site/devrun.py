@@ -2,6 +2,8 @@
 
     python -m bcp_site.devrun [ADDRESS:PORT]
 
+SITE_URL (the start of links in emails) defaults to http://ADDRESS:PORT for both processes.
+
 Starts `manage.py runserver` and the worker of the configured task backend (`db_worker` for
 the database queue, `rqworker default --with-scheduler` for RQ; none for the immediate backend),
 each in its own process group. Ctrl-C (or SIGTERM) stops both, with whatever they started; if
@@ -52,17 +54,31 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def site_url_for(address: str) -> str:
+    """The address people open for `runserver ADDRESS`: `8080` alone means 127.0.0.1:8080, as runserver reads it."""
+    return f"http://{'127.0.0.1:' if address.isdigit() else ''}{address}"
+
+
+def build_commands(address: str, backend: str) -> list[list[str]]:
+    """The web server on `address`, and the worker of `backend` (a key of WORKERS) where it has one."""
+    commands = [[sys.executable, MANAGE, "runserver", address]]
+    if WORKERS[backend]:
+        commands.append([sys.executable, MANAGE, *WORKERS[backend]])
+    return commands
+
+
 def main(argv: list[str]) -> int:
     address = argv[0] if argv else "127.0.0.1:8000"
     backend = (os.environ.get("BCP_TASKS_BACKEND") or "database").strip().lower()
     if backend not in WORKERS:
         print(f"BCP_TASKS_BACKEND={backend!r}: use one of {', '.join(WORKERS)}.", file=sys.stderr)
         return 2
-    commands = [[sys.executable, MANAGE, "runserver", address]]
-    if WORKERS[backend]:
-        commands.append([sys.executable, MANAGE, *WORKERS[backend]])
-        print(f"Starting the web server on http://{address}/ and one task worker "
-              f"({' '.join(WORKERS[backend])}). Ctrl-C stops both.", flush=True)
+    # Links in emails follow the address served, unless SITE_URL says otherwise (a proxy in front).
+    if not os.environ.get("SITE_URL"):
+        os.environ["SITE_URL"] = site_url_for(address)
+    commands = build_commands(address, backend)
+    worker = f" and one task worker ({' '.join(WORKERS[backend])}). Ctrl-C stops both" if WORKERS[backend] else ""
+    print(f"Starting the web server on {site_url_for(address)}/{worker}.", flush=True)
     # Ctrl-C and SIGTERM stop both, even where the shell started this with SIGINT ignored.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)

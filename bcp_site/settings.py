@@ -139,6 +139,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "reviews.attention.navigation",  # "needs my attention" counts, read on first use
             ],
             # Filters every template needs without a {% load %}: people's names (display_name).
             "builtins": ["bcp_site.template_filters"],
@@ -163,7 +164,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "plans:plan_list"
+LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
@@ -279,6 +280,19 @@ BCP_RATE_LIMIT_BACKEND = (os.environ.get("BCP_RATE_LIMIT_BACKEND") or "database"
 if BCP_RATE_LIMIT_BACKEND not in {"database", "redis"}:
     raise ImproperlyConfigured(f"BCP_RATE_LIMIT_BACKEND={BCP_RATE_LIMIT_BACKEND!r}: use database or redis.")
 
+# Password reset by email (plans.accounts): requests are counted per address and per client
+# address (bcp_site.security.client_ip) in hourly windows; past either limit the person sees the
+# usual "if an account exists, we sent an email" page and nothing is sent. The link in the mail
+# works once, for PASSWORD_RESET_TIMEOUT (Django's setting, here BCP_PASSWORD_RESET_HOURS).
+BCP_PASSWORD_RESET_PER_ADDRESS_PER_HOUR = env_int("BCP_PASSWORD_RESET_PER_ADDRESS_PER_HOUR", 3)
+BCP_PASSWORD_RESET_PER_IP_PER_HOUR = env_int("BCP_PASSWORD_RESET_PER_IP_PER_HOUR", 10)
+PASSWORD_RESET_TIMEOUT = env_int("BCP_PASSWORD_RESET_HOURS", 24) * 3600
+for _name in ("BCP_PASSWORD_RESET_PER_ADDRESS_PER_HOUR", "BCP_PASSWORD_RESET_PER_IP_PER_HOUR"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]} must be 1 or more.")
+if PASSWORD_RESET_TIMEOUT < 3600:
+    raise ImproperlyConfigured("BCP_PASSWORD_RESET_HOURS must be 1 or more.")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
@@ -347,12 +361,20 @@ AXES_CLIENT_IP_CALLABLE = "bcp_site.security.client_ip"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 
+# One console handler, on the root logger: every record is printed once. (Django's own logging
+# set-up gives the "django" logger a console handler of its own in debug mode, which printed
+# every request warning twice; naming the logger here removes it.) A refusal (403) is one
+# warning naming the path and the person, without a traceback (bcp_site.log_filters).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals": {"()": "bcp_site.log_filters.RefusalFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django": {"level": "INFO"},
+        "django.request": {"filters": ["refusals"]},
+        "django.security.csrf": {"filters": ["refusals"]},
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},  # failures and lockouts; not a line for every successful sign-in
     },

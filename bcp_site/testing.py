@@ -169,3 +169,7 @@ def admin_inline_data(response) -> dict[str, str]:
         form = inline.formset.management_form
         data.update({form.add_prefix(name): str(form[name].value()) for name in form.fields})
     return data
+
+
+# What the navigation adds to every signed-in page: the "needs me" counts (reviews.attention), one query.
+NAVIGATION_COUNTS = 1

@@ -11,14 +11,20 @@ register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),  # load balancer health check: no login, no query
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("reviews.home_urls")),  # home: what needs my attention
     path("", include("plans.urls")),  # plans: list, detail, editing, versions, diffs
     path("", include("plans.file_urls")),  # files: exports, verification, attachments
     path("", include("plans.change_urls")),  # changes: linked changes, audit trail pages
+    path("", include("plans.exercise_urls")),  # exercises: plan, hold, results, report; findings
     path("reviews/", include("reviews.urls")),  # reviews: submit, queue, decide
     path("ack/", include("reviews.ack_urls")),  # acks: acknowledgement links and coverage
+    path("kpi/", include("reviews.kpi_urls")),  # kpi: the organisation's dashboard and snapshots
+    path("", include("reviews.evidence_urls")),  # evidence: a plan's evidence chain for auditors
+    path("accounts/", include("plans.account_urls")),  # password reset by email
 ]
 
 handler400 = "bcp_site.views.bad_request"

@@ -1,7 +1,9 @@
-"""Error pages that say what happened, in the site's layout; and the health check."""
+"""Error pages that say what happened, in the site's layout; the health check; the icon."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 
@@ -13,6 +15,17 @@ def healthz(request):
     the full middleware stack, the ceiling every page is compared with.
     """
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: send them to the site's icon.
+
+    A temporary redirect: the static file's name carries its hash in production, so it changes
+    with every new icon.
+    """
+    return HttpResponseRedirect(static("favicon.svg"))
 
 
 def _error(request, status: int, title: str, exception=None):

@@ -206,7 +206,7 @@ class PlanAdmin(OrgScopedHistoryAdmin):
     org_field = "org"
     form = PlanAdminForm
     list_display = ["title", "org", "status", "owner_user", "current_version", "approved_at_utc", "updated_at"]
-    list_filter = ["status", organisation_box("org"), TEMPLATE_BOX, person_box("owner_user", "owner")]
+    list_filter = ["status", "review_needed", organisation_box("org"), TEMPLATE_BOX, person_box("owner_user", "owner")]
     search_fields = ["title", "owner_user__username"]
     # Organisation and version are joined; the owner (never empty: an INNER JOIN) is fetched for the
     # page's rows instead, so MariaDB reads the plans in index order (bcp_site.admin_base.LimitedChangeList).
@@ -217,7 +217,9 @@ class PlanAdmin(OrgScopedHistoryAdmin):
     inlines = [VersionInline]
     change_readonly_fields = [
         "org", "template", "status", "current_version", "approved_version", "approved_at_utc", "edit_revision_shown",
-        "working_copy", "recent_audit", "created_at", "updated_at",
+        # Stored plan facts (plans.plan_facts): kept by the services, never edited here.
+        "next_review_due", "review_interval_months", "exercise_interval_months", "last_exercised_on", "review_needed",
+        "changes_requested", "working_copy", "recent_audit", "created_at", "updated_at",
     ]
 
     def get_queryset(self, request):
@@ -500,6 +502,10 @@ class AttachmentAdmin(OrgScopedAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # the record describes stored bytes; nothing about it may be edited
 
+    def has_delete_permission(self, request, obj=None):
+        locked = obj is not None and services.plan_edit_refusal(obj.plan) is not None  # the edit lock
+        return not locked and super().has_delete_permission(request, obj)
+
     def delete_model(self, request, obj):
         attachment_delete(attachment=obj, actor=request.user)  # audited; the file goes after commit
 
@@ -616,3 +622,4 @@ admin.site.register(Template, OrgTemplateAdmin)
 from . import outbox_admin  # noqa
 
 from . import issued_admin  # noqa: E402, F401 - issued files (and the task queue), read-only
+from . import exercise_admin  # noqa: E402, F401 - exercises (read-only) and findings (through plans.findings)

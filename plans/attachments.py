@@ -366,8 +366,14 @@ def attachment_open(*, attachment: Attachment, actor):
 
 
 def attachment_delete(*, attachment: Attachment, actor) -> None:
-    """Delete the record (audited); the stored file goes once the transaction has committed."""
+    """Delete the record (audited); the stored file goes once the transaction has committed.
+
+    Refused while the plan is in review or archived (the edit lock), as uploads are.
+    """
     member_check(plan=attachment.plan, actor=actor)
+    refusal = plan_edit_refusal(attachment.plan)
+    if refusal is not None:
+        raise refusal
     with transaction.atomic():
         plan = attachment.plan
         details = {"attachment": attachment.pk, "file_name": attachment.file_name, "sha256": attachment.hash}

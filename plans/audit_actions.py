@@ -8,6 +8,8 @@ import of its services), so `plans` never imports them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 _ACTIONS: dict[str, str] = {
     # plans and their content
     "plan_created": "Plan created",
@@ -28,6 +30,18 @@ _ACTIONS: dict[str, str] = {
     "version_created": "Version saved",
     "revision_started": "New revision started",
     "change_linked": "Change record linked",
+    # exercises and findings
+    "exercise_planned": "Exercise planned",
+    "exercise_changed": "Exercise changed",
+    "exercise_held": "Exercise held",
+    "exercise_results_recorded": "Exercise results recorded",
+    "exercise_reported": "Exercise reported: after-action report issued",
+    "exercise_closed": "Exercise closed",
+    "finding_raised": "Finding raised",
+    "finding_changed": "Finding changed",
+    "finding_risk_accepted": "Finding's risk accepted",
+    "finding_closed": "Finding closed by an approved version",
+    "finding_reminders_sent": "Overdue findings: owners reminded by email",
     # files
     "attachment_uploaded": "Attachment uploaded",
     "attachment_deleted": "Attachment deleted",
@@ -46,6 +60,9 @@ _ACTIONS: dict[str, str] = {
     "person_password_set": "Password set by an administrator",
     "login_locked_out": "Sign-in locked after failed attempts",
     "login_unlocked": "Sign-in unlocked",
+    "password_reset_requested": "Password reset link requested by email",
+    "password_reset_throttled": "Password reset refused: too many requests",
+    "password_reset_completed": "Password changed with a reset link",
     "notifications_retried": "Failed emails queued again",
 }
 
@@ -73,9 +90,14 @@ FIELD_WORDS = {
     "owner_user": "owner", "owner": "owner", "title": "title", "name": "name", "role": "role",
     "phone": "phone", "email": "email", "notes": "notes", "impact": "impact", "threat": "threat",
     "likelihood": "likelihood", "rating": "rating", "mitigation": "mitigation", "description": "description",
+    "ip": "client address",
+    "exercise_type": "type", "scenario": "scenario", "scheduled_on": "scheduled for", "held_on": "held on",
+    "facilitator_user": "facilitator", "external_participants": "participants from outside",
+    "participants": "participants", "objectives": "objectives", "severity": "severity", "due_on": "due on",
+    "status": "status", "reason": "reason", "findings": "findings addressed",
 }
 _MINUTES = {"rto_minutes", "rpo_minutes", "mtpd_minutes"}
-_ROW_KINDS = ("contact", "process", "risk")
+_ROW_KINDS = ("contact", "process", "risk", "finding", "exercise")
 
 
 def _value_words(field: str, value) -> str:
@@ -83,6 +105,10 @@ def _value_words(field: str, value) -> str:
 
     if value in (None, "", []):
         return "nothing"
+    if field in PERSON_KEYS:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if field == "status" and isinstance(value, str):
+        return _status_word(value)
     if field in _MINUTES:
         return format_minutes(value)
     if isinstance(value, list):
@@ -111,15 +137,74 @@ def _changes_words(changes, *, of: str = "") -> list[str]:
     return []
 
 
-def audit_sentence(action: str, details) -> str:
+# Detail keys whose values are usernames (one or a list): shown as the person's name.
+PERSON_KEYS = frozenset({
+    "reviewer", "reviewers", "cancelled_reviewers", "user", "users", "added_users", "removed_users", "person",
+    "username", "owner", "participants", "facilitator", "reminded",
+})
+
+
+def audit_usernames(rows: Iterable) -> set[str]:
+    """The usernames the details of these audit rows name (see PERSON_KEYS)."""
+    found: set[str] = set()
+    for details in rows:
+        if not isinstance(details, dict):
+            continue
+        for key in PERSON_KEYS & details.keys():
+            value = details[key]
+            found.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and v)
+    return found
+
+
+def audit_names(rows: Iterable) -> dict[str, str]:
+    """username -> name for the people these audit rows' details name: one query (none when they name nobody)."""
+    from django.contrib.auth import get_user_model
+
+    from bcp_site.text import display_name
+
+    usernames = audit_usernames(rows)
+    if not usernames:
+        return {}
+    people = get_user_model().objects.filter(username__in=usernames).only("username", "first_name", "last_name")
+    return {person.get_username(): display_name(person) for person in people}
+
+
+def _status_word(code: str) -> str:
+    """A plan status as people say it ("in review"); anything else quoted as recorded."""
+    from .models import PlanStatus
+
+    labels = dict(PlanStatus.choices)
+    return labels[code].lower() if code in labels else f"“{code}”"
+
+
+def audit_in_words(entries) -> None:
+    """Give each audit entry `details_words`: its details as sentences, people by name (one query at most)."""
+    names = audit_names(entry.details_json for entry in entries)
+    for entry in entries:
+        entry.details_words = audit_sentence(entry.action, entry.details_json, names)
+
+
+def _named(details: dict, names: dict[str, str]) -> dict:
+    named = dict(details)
+    for key in PERSON_KEYS & named.keys():
+        value = named[key]
+        if isinstance(value, list):
+            named[key] = [names.get(v, v) if isinstance(v, str) else v for v in value]
+        elif isinstance(value, str):
+            named[key] = names.get(value, value)
+    return named
+
+
+def audit_sentence(action: str, details, names: dict[str, str] | None = None) -> str:
     """An audit row's details as sentences a person reads (the raw details stay in the CSV).
 
     Row changes name the row and each field with its old and new value ("RTO of Payroll changed
-    from 4 h to 2 h"); other details are listed as "label: value" in words.
+    from 4 h to 2 h"); other details are listed as "label: value" in words. People recorded by
+    username are named from `names` (`audit_names` of the rows shown).
     """
     if not isinstance(details, dict) or not details:
         return ""
-    details = dict(details)
+    details = _named(details, names or {})
     parts: list[str] = []
     row = next((kind for kind in _ROW_KINDS if kind in details), None)
     label = str(details.pop(row)) if row else ""
@@ -134,7 +219,8 @@ def audit_sentence(action: str, details) -> str:
         section = details.pop("section")
         parts.append(f"Section “{section}”" + (f": {', '.join(map(str, fields))}" if fields else ""))
     if "from" in details and "to" in details:
-        parts.append(f"From {_value_words('', details.pop('from'))} to {_value_words('', details.pop('to'))}")
+        before, after = details.pop("from"), details.pop("to")
+        parts.append(f"From {_value_words('status', before)} to {_value_words('status', after)}")
     for key, value in details.items():
         if value in (None, "", [], {}):
             continue

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from bcp_site.paging import keyset_page
-from bcp_site.text import csv_cell
+from bcp_site.text import csv_cell, display_name
 
-from .audit_actions import audit_action_label, audit_sentence
+from .audit_actions import audit_action_label, audit_in_words, audit_names, audit_sentence
 from .change_forms import AuditFilterForm
 from .changes import plan_changes
 from .models import Audit, Plan
@@ -71,6 +71,7 @@ def _audit_page(request, *, entries, org_id, org, plan):
     if request.GET.get("format") == "csv" and form.is_valid():
         return _audit_csv(rows.order_by("-at_utc", "-id"), filename=_csv_name(org, plan))
     page = keyset_page(request, rows, keys=("at_utc", "id"), per_page=AUDIT_PAGE_SIZE)
+    audit_in_words(page.object_list)
     return render(
         request, "plans/audit/audit_list.html", {"form": form, "page": page, "plan": plan, "org": org},
     )
@@ -94,19 +95,38 @@ def _audit_csv(rows, *, filename: str) -> StreamingHttpResponse:
 
     def lines():
         yield writer.writerow(["time", "plan", "action", "actor", "details", "action_in_words", "details_in_words"])
-        for entry in rows.iterator(chunk_size=1000):
-            actor = entry.actor_user.get_username() if entry.actor_user else "system"  # written by the product
-            details = json.dumps(entry.details_json, ensure_ascii=False, sort_keys=True, default=str)
-            at = entry.at_utc.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-            plan_title = entry.plan.title if entry.plan else ""  # an organisation event has no plan
-            yield writer.writerow([csv_cell(v) for v in (
-                at, plan_title, entry.action, actor, details,
-                audit_action_label(entry.action), audit_sentence(entry.action, entry.details_json),
-            )])
+        for chunk in _chunks(rows.iterator(chunk_size=CSV_CHUNK), CSV_CHUNK):
+            yield from _csv_lines(writer, chunk, audit_names(entry.details_json for entry in chunk))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+CSV_CHUNK = 1000  # rows read, and people named, at a time
+
+
+def _chunks(iterable, size: int):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _csv_lines(writer, chunk, names):
+    for entry in chunk:
+        actor = display_name(entry.actor_user) if entry.actor_user else "system"  # written by the product
+        details = json.dumps(entry.details_json, ensure_ascii=False, sort_keys=True, default=str)
+        at = entry.at_utc.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        plan_title = entry.plan.title if entry.plan else ""  # an organisation event has no plan
+        yield writer.writerow([csv_cell(v) for v in (
+            at, plan_title, entry.action, actor, details,
+            audit_action_label(entry.action), audit_sentence(entry.action, entry.details_json, names),
+        )])
 
 
 def _csv_name(org, plan) -> str:

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from bcp_site.limits import ID_MAX, JSONInputError, datetime_problem, json_loads
 
+from .drift import drift_digests_queue
 from .models import ChangeLogMap, ChangeRecord, Plan, Process
 from .selectors import organisation_for
 from .services import ServiceError, audit_record
@@ -328,6 +329,8 @@ def changes_import(
             context.import_one(name, raw)
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, total)
+    if not dry_run:
+        drift_digests_queue(run_id=context.run_id, changes_by_plan=context.linked)
     return report
 
 
@@ -341,6 +344,8 @@ class _ImportContext:
     actor: Any
     now: datetime
     seen: dict[str, tuple[str, ParsedChange]] = field(default_factory=dict)  # guid -> (file, change) this run
+    linked: dict[int, list[str]] = field(default_factory=dict)  # plan id -> GUIDs newly linked this run
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     affects_index: _AffectsIndex | None = None
 
     def import_one(self, name: str, raw: bytes) -> None:
@@ -437,6 +442,7 @@ class _ImportContext:
         for plan in Plan.objects.filter(pk__in=new_targets).order_by("pk"):
             ChangeLogMap.objects.create(plan=plan, change_guid=change.guid, change=record, imported_at_utc=self.now)
             audit_record(plan=plan, actor=self.actor, action="change_linked", details=details)
+            self.linked.setdefault(plan.pk, []).append(change.guid)
             report.linked += 1
 
 

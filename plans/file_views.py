@@ -25,6 +25,8 @@ from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from bcp_site.security import client_ip
+
 from .attachments import (
     SizeLimitUploadHandler,
     attachment_delete,
@@ -46,6 +48,7 @@ from .exports import (
 from .exports.pending import WORKER_GRACE
 from .file_forms import AttachmentUploadForm, VerifyExportForm
 from .models import Attachment
+from .ratelimit import rate_hit
 from .selectors import get_plan_for_user, organisation_for
 from .services import ServiceError, plan_edit_refusal
 from .submissions import AlreadySaved, already_saved_redirect, submitted_once
@@ -180,7 +183,7 @@ def _attachment_list(request, pk, *, size_limit):
         "can_upload": request.user.has_perm("plans.add_attachment") and refusal is None,
         "upload_refusal": refusal.message if refusal is not None and request.user.has_perm("plans.add_attachment")
         else "",
-        "can_delete": request.user.has_perm("plans.delete_attachment"),
+        "can_delete": request.user.has_perm("plans.delete_attachment") and refusal is None,
     }, status=status)
 
 
@@ -211,29 +214,57 @@ def attachment_download(request, pk, attachment_id):
 def attachment_delete_view(request, pk, attachment_id):
     """GET: a confirmation page; POST: delete (the stored file goes after the transaction commits)."""
     attachment = _attachment_for(request, pk, attachment_id, perm="plans.delete_attachment")
-    if request.method == "POST":
-        name = attachment.file_name
-        attachment_delete(attachment=attachment, actor=request.user)
-        messages.success(request, f"“{name}” was deleted.")
-        return redirect(reverse("plans:plan_detail", args=[pk]) + "#attachments")
+    try:
+        refusal = plan_edit_refusal(attachment.plan)  # the service asks again: this spares a useless form
+        if refusal is not None:
+            raise refusal
+        if request.method == "POST":
+            name = attachment.file_name
+            attachment_delete(attachment=attachment, actor=request.user)
+            messages.success(request, f"“{name}” was deleted.")
+            return redirect(reverse("plans:plan_detail", args=[pk]) + "#attachments")
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(reverse("files:attachment_list", args=[pk]))
     return render(request, "plans/attachments/confirm_delete.html", {"plan": attachment.plan, "attachment": attachment})
 
 
-@login_required
+# Checks of files by people who are not signed in, per client address and hour (plans.ratelimit).
+VERIFY_ANONYMOUS_LIMIT = 30
+VERIFY_WINDOW_SECONDS = 3600
+
+
 @require_http_methods(["GET", "POST"])
 def verify_export(request):
-    """Upload a PDF or DOCX and learn which export of the user's organisation it is, if any."""
+    """Upload a PDF or DOCX and learn which issued file it is, if any.
+
+    Signed in: the files of the person's organisation, described in full (approval, marking, a link
+    to the version). Not signed in: any issued file, named only ("the PDF of plan X, version N,
+    issued on D"), or "no match": nothing is revealed without the file itself. Those checks are
+    limited to VERIFY_ANONYMOUS_LIMIT per client address and hour (429 past it).
+    """
     form = VerifyExportForm()
     match = None
     checked = False
     digest = ""
+    signed_in = request.user.is_authenticated
     if request.method == "POST":
+        if not signed_in and not rate_hit(name="verify-anonymous", subject=client_ip(request) or "",
+                                          limit=VERIFY_ANONYMOUS_LIMIT, window_seconds=VERIFY_WINDOW_SECONDS):
+            return render(request, "error.html", {
+                "status": 429, "title": "Too many checks",
+                "message": "Files have been checked from your address too often. Please wait an hour and try "
+                           "again, or sign in.",
+            }, status=429)
         form = VerifyExportForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             digest = hash_stream(upload.chunks())
-            match = export_find(digest=digest, organisation=organisation_for(request.user))
+            if signed_in:
+                match = export_find(digest=digest, organisation=organisation_for(request.user))
+            else:
+                match = export_find(digest=digest, all_organisations=True)
             checked = True
     return render(request, "plans/exports/verify.html", {
-        "form": form, "match": match, "checked": checked, "digest": digest,
+        "form": form, "match": match, "checked": checked, "digest": digest, "signed_in": signed_in,
     }, status=400 if request.method == "POST" and not form.is_valid() else 200)

@@ -15,8 +15,9 @@ from bcp_site.text import display_name
 from templates_app.models import Template
 from templates_app.values import format_duration_input, format_minutes, parse_duration
 
-from .models import Contact, Plan, Process, Risk
+from .models import Contact, Finding, Plan, Process, Risk
 from .person_search import PersonField
+from .selectors import REVIEW_IN_DATE, REVIEW_OVERDUE
 from .submissions import SubmissionTokenField
 
 
@@ -169,12 +170,30 @@ class RiskForm(EditRevisionForm, forms.ModelForm):
         return {f: self.cleaned_data.get(f) for f in self.Meta.fields}
 
 
+class FindingChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, finding):
+        return f"{finding} (due {finding.due_on:%d %b %Y}, {finding.get_severity_display().lower()})"
+
+
 class VersionCreateForm(EditRevisionForm):
     note = forms.CharField(
         label="Change note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
         help_text="What changed in this revision, for the reviewers and the version history.",
     )
+    findings = FindingChoiceField(
+        label="Findings this revision addresses", queryset=Finding.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They close when this revision is approved. Ticks stay on later revisions until one is approved.",
+    )
     submission_token = SubmissionTokenField()  # a double click saves one revision (plans.submissions)
+
+    def __init__(self, *args, open_findings=None, **kwargs):
+        """`open_findings`: the plan's open findings, offered as ticks (none: the field is left out)."""
+        super().__init__(*args, **kwargs)
+        if open_findings:
+            self.fields["findings"].queryset = open_findings
+        else:
+            del self.fields["findings"]
 
     def clean_note(self):
         note = self.cleaned_data["note"].strip()
@@ -192,6 +211,14 @@ class PlanFilterForm(forms.Form):
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *Plan.Status.choices])
     owner = PersonField(label="Owner", required=False,
                         queryset=get_user_model().objects.all())  # former colleagues own plans too
+    review_needed = forms.BooleanField(label="Review needed", required=False,
+                                       help_text="A linked change happened after the last approval.")
+    exercise_due = forms.BooleanField(label="Exercise due", required=False,
+                                      help_text="Approved plans never exercised, or whose last exercise is older "
+                                                "than their exercise interval.")
+    review = forms.ChoiceField(label="Review date", required=False, choices=[
+        ("", "Any review date"), (REVIEW_IN_DATE, "Approved, review date ahead"), (REVIEW_OVERDUE, "Review overdue"),
+    ], help_text="Plans in use (not archived) with an approved version, by their next review date.")
 
     def __init__(self, *args, org_id, **kwargs):
         super().__init__(*args, **kwargs)
@@ -200,13 +227,17 @@ class PlanFilterForm(forms.Form):
     def filters(self) -> dict | None:
         """The filters to apply, or None when the owner typed could not be resolved."""
         if not self.is_bound:
-            return {"status": "", "owner_id": None, "search": ""}
+            return {"status": "", "owner_id": None, "search": "", "review_needed": False, "exercise_due": False,
+                    "review": ""}
         self.is_valid()
         if "owner" in self.errors:
             return None
         owner = self.cleaned_data.get("owner")
         return {"status": self.cleaned_data.get("status") or "", "owner_id": owner.pk if owner else None,
-                "search": (self.cleaned_data.get("q") or "").strip()}
+                "search": (self.cleaned_data.get("q") or "").strip(),
+                "review_needed": bool(self.cleaned_data.get("review_needed")),
+                "exercise_due": bool(self.cleaned_data.get("exercise_due")),
+                "review": self.cleaned_data.get("review") or ""}
 
 
 class SearchForm(forms.Form):

@@ -102,6 +102,19 @@ class Plan(models.Model):
         db_column="owner_user_id", verbose_name="owner",
     )
     approved_at_utc = models.DateTimeField("approved at", null=True, blank=True)
+    # Stored plan facts (decision 5, plans.plan_facts): copied from the approved version through the
+    # template's roles, or kept by the services, so lists and home pages filter without reading JSON.
+    next_review_due = models.DateField("next review due", null=True, blank=True)
+    review_interval_months = models.PositiveSmallIntegerField("review interval (months)", null=True, blank=True)
+    exercise_interval_months = models.PositiveSmallIntegerField("exercise interval (months)", null=True, blank=True)
+    last_exercised_on = models.DateField("last exercised on", null=True, blank=True)
+    # Kept by plans.exercises (an exercise held) and plan_facts_approved: the last held exercise plus the
+    # exercise interval; never exercised, the first approval's day (due at once). Empty without an interval.
+    next_exercise_due = models.DateField("next exercise due", null=True, blank=True)
+    review_needed = models.BooleanField(
+        "review needed", default=False, help_text="A linked change happened after the last approval.")
+    changes_requested = models.BooleanField(
+        "changes requested", default=False, help_text="The last review round asked for changes.")
     draft_content_json = models.JSONField("working copy", default=dict, blank=True)
     # Bumped by every change to the working copy; a form posted with an older value
     # is a stale form and is refused rather than overwriting someone else's edit.
@@ -136,8 +149,21 @@ class Plan(models.Model):
             # Plans that use a template (the template-in-use check), and the admin plan list filtered
             # by template (same order).
             models.Index(fields=["template", "updated_at", "id"], name="idx_bc_plan_template"),
-            # Plans by owner, and the plan list filtered by owner (same order and cursor).
+            # Plans by owner, and the plan list filtered by owner (same order and cursor); a person's
+            # own plans on their home page.
             models.Index(fields=["owner_user", "updated_at", "id"], name="idx_bc_plan_owner"),
+            # The plan list filtered to plans whose review is needed (same order and cursor).
+            models.Index(fields=["org", "review_needed", "updated_at", "id"], name="idx_bc_plan_org_drift"),
+            # Plans by review date: overdue and due soon (lists, figures).
+            models.Index(fields=["org", "next_review_due"], name="idx_bc_plan_org_review_due"),
+            # Plans whose exercise is due: the plan list's "Exercise due" filter and figures.
+            models.Index(fields=["org", "next_exercise_due"], name="idx_bc_plan_org_exercise_due"),
+            # A person's own plans that need them (reviews.attention): each reason read through its own index,
+            # so the cost follows what needs them, not how many plans they own.
+            models.Index(fields=["owner_user", "next_review_due"], name="idx_bc_plan_owner_review_due"),
+            models.Index(fields=["owner_user", "review_needed"], name="idx_bc_plan_owner_drift"),
+            models.Index(fields=["owner_user", "changes_requested"], name="idx_bc_plan_owner_changes"),
+            models.Index(fields=["owner_user", "next_exercise_due"], name="idx_bc_plan_owner_exercise_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="ck_plan_status_valid"),
@@ -377,6 +403,7 @@ class Attachment(models.Model):
 class IssuedFileKind(models.TextChoices):
     PLAN_PDF = "plan_pdf", "Plan PDF"
     PLAN_DOCX = "plan_docx", "Plan DOCX"
+    EXERCISE_REPORT = "exercise_report", "Exercise report PDF"
 
 
 class IssuedFileMarking(models.TextChoices):
@@ -385,6 +412,7 @@ class IssuedFileMarking(models.TextChoices):
     DRAFT = "draft", "Draft (not approved)"
     APPROVED = "approved", "Approved"
     SUPERSEDED = "superseded", "Superseded"
+    FINAL = "final", "Final"  # an exercise's after-action report: issued once, when the exercise is reported
 
 
 class IssuedFile(models.Model):
@@ -410,6 +438,11 @@ class IssuedFile(models.Model):
     version = models.ForeignKey(
         PlanVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="issued_files",
         db_column="version_id", verbose_name="version",
+    )
+    # The exercise of an after-action report (kind `exercise_report`); NULL for every other file.
+    exercise = models.ForeignKey(
+        "Exercise", on_delete=models.CASCADE, null=True, blank=True, related_name="issued_files",
+        db_column="exercise_id", verbose_name="exercise",
     )
     marking = models.CharField("marking", max_length=20, choices=Marking.choices)
     sha256 = models.CharField("SHA-256", max_length=64)
@@ -440,13 +473,25 @@ class IssuedFile(models.Model):
             ),
             models.CheckConstraint(condition=_hash_ok("sha256", blank=False), name="ck_issued_file_sha256"),
             models.CheckConstraint(condition=Q(size_bytes__gte=0), name="ck_issued_file_size_non_negative"),
+            # One after-action report per exercise; a report names its exercise and no version, and is
+            # marked final; every other file names no exercise and is never marked final.
+            models.UniqueConstraint(fields=["exercise", "kind"], name="uq_bc_issued_file_exercise"),
+            models.CheckConstraint(
+                condition=Q(kind=IssuedFileKind.EXERCISE_REPORT, exercise__isnull=False, version__isnull=True,
+                            marking=IssuedFileMarking.FINAL)
+                | (~Q(kind=IssuedFileKind.EXERCISE_REPORT) & Q(exercise__isnull=True)
+                   & ~Q(marking=IssuedFileMarking.FINAL)),
+                name="ck_issued_file_report_exercise",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.sha256[:12]}… ({self.get_marking_display()})"
 
     def get_absolute_url(self) -> str:
-        """The version's page (reads the version unless it was selected with the row)."""
+        """The version's page (reads the version unless it was selected with the row); a report's exercise."""
+        if self.exercise_id is not None:
+            return reverse("exercises:exercise_detail", args=[self.plan_id, self.exercise_id])
         if self.version_id is None:
             return reverse("plans:plan_detail", args=[self.plan_id])
         return reverse("plans:version_detail", args=[self.plan_id, self.version.version_number])
@@ -667,6 +712,7 @@ class NotificationKind(models.TextChoices):
     ACK_REMINDER = "ack_reminder", "Acknowledgement reminder"
     DRIFT = "drift", "Drift alert"
     PASSWORD_RESET = "password_reset", "Password reset"
+    FINDINGS_OVERDUE = "findings_overdue", "Overdue findings"
     OTHER = "other", "Other"
 
 
@@ -814,3 +860,329 @@ class SearchEntry(models.Model):
         if self.kind == SearchEntryKind.TITLE:
             return url
         return f"{url}#{self.kind}-{self.ref}"
+
+
+# --- exercises and findings (ISO 22301 8.5, 8.6, 10.1) ------------------------------------------
+
+
+class ExerciseType(models.TextChoices):
+    WALKTHROUGH = "walkthrough", "Walkthrough"
+    TABLETOP = "tabletop", "Tabletop"
+    SIMULATION = "simulation", "Simulation"
+    FUNCTIONAL = "functional", "Functional"
+    FULL_SCALE = "full_scale", "Full-scale"
+
+
+class ExerciseStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    HELD = "held", "Held"
+    REPORTED = "reported", "Reported"
+    CLOSED = "closed", "Closed"
+
+
+class Exercise(models.Model):
+    """An exercise of a plan (`plans.exercises`): planned, held, reported (its after-action report
+    issued), closed.
+
+    `version` is the version exercised: the plan's approved version when the exercise is held
+    (its active version while none is approved), kept whatever versions come after. Recovery
+    times achieved are compared with that version's snapshot, never with the live processes.
+    """
+
+    Type = ExerciseType
+    Status = ExerciseStatus
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="exercises", db_column="plan_id")
+    # RESTRICT: a version exercised is not deleted alone; with its plan, both go.
+    version = models.ForeignKey(
+        PlanVersion, on_delete=models.RESTRICT, related_name="exercises", db_column="version_id",
+        verbose_name="version exercised",
+    )
+    exercise_type = models.CharField("type", max_length=20, choices=Type.choices)
+    title = models.CharField("title", max_length=255)
+    scenario = models.TextField("scenario", blank=True)
+    scheduled_on = models.DateField("scheduled for")
+    held_on = models.DateField("held on", null=True, blank=True)
+    facilitator_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_column="facilitator_user_id", verbose_name="facilitator",
+    )
+    # People of the organisation who took part: `ExerciseParticipant` rows (exercise.participant_rows).
+    external_participants = models.TextField(
+        "participants from outside", blank=True, help_text="Named people from outside the organisation, one per line.",
+    )
+    status = models.CharField("status", max_length=20, choices=Status.choices, default=Status.PLANNED)
+    summary = models.TextField("what happened", blank=True)
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_column="created_by_user_id", verbose_name="planned by",
+    )
+    created_at_utc = models.DateTimeField("planned at")
+    reported_at_utc = models.DateTimeField("reported at", null=True, blank=True)
+    # The after-action report's render task (operational, like bc_issued_file_request): asked for when,
+    # and why it failed. Not history: rows of the task, not of the exercise.
+    report_requested_at_utc = models.DateTimeField("report requested at", null=True, blank=True)
+    report_error = models.TextField("report error", blank=True)
+
+    history = HistoricalRecords(
+        table_name="bc_exercise_history", excluded_fields=["report_requested_at_utc", "report_error"],
+    )
+
+    class Meta:
+        db_table = "bc_exercise"
+        verbose_name = "exercise"
+        ordering = ["-id"]
+        indexes = [
+            # A plan's exercises, newest first (the exercise list, paged by keyset on id; the plan page).
+            models.Index(fields=["plan", "id"], name="idx_bc_exercise_plan"),
+            # The last exercise a plan held (last_exercised_on).
+            models.Index(fields=["plan", "held_on"], name="idx_bc_exercise_plan_held"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ExerciseStatus.values), name="ck_exercise_status_valid"),
+            models.CheckConstraint(condition=Q(exercise_type__in=ExerciseType.values), name="ck_exercise_type_valid"),
+            # Planned: not held yet; held, reported or closed: held on a day.
+            models.CheckConstraint(
+                condition=Q(status=ExerciseStatus.PLANNED, held_on__isnull=True)
+                | (~Q(status=ExerciseStatus.PLANNED) & Q(held_on__isnull=False)),
+                name="ck_exercise_held_on_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("exercises:exercise_detail", args=[self.plan_id, self.pk])
+
+
+class ExerciseParticipant(models.Model):
+    """A person of the plan's organisation who took part in an exercise (outsiders are named on the exercise)."""
+
+    exercise = models.ForeignKey(
+        Exercise, on_delete=models.CASCADE, related_name="participant_rows", db_column="exercise_id",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_column="user_id",
+        verbose_name="participant",
+    )
+
+    history = HistoricalRecords(table_name="bc_exercise_participant_history")
+
+    class Meta:
+        db_table = "bc_exercise_participant"
+        verbose_name = "exercise participant"
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "user"], name="uq_bc_exercise_participant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} in exercise {self.exercise_id}"
+
+
+class ObjectiveResult(models.TextChoices):
+    MET = "met", "Met"
+    PARTLY_MET = "partly_met", "Partly met"
+    NOT_MET = "not_met", "Not met"
+
+
+class ExerciseObjective(models.Model):
+    """One objective of an exercise and, once it is held, its result (empty until recorded)."""
+
+    Result = ObjectiveResult
+
+    exercise = models.ForeignKey(
+        Exercise, on_delete=models.CASCADE, related_name="objectives", db_column="exercise_id",
+    )
+    position = models.PositiveSmallIntegerField("order")
+    text = models.TextField("objective")
+    result = models.CharField("result", max_length=20, choices=Result.choices, blank=True)
+    notes = models.TextField("notes", blank=True)
+
+    history = HistoricalRecords(table_name="bc_exercise_objective_history")
+
+    class Meta:
+        db_table = "bc_exercise_objective"
+        verbose_name = "exercise objective"
+        ordering = ["exercise", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "position"], name="uq_bc_exercise_objective_position"),
+            models.CheckConstraint(
+                condition=Q(result="") | Q(result__in=ObjectiveResult.values), name="ck_exercise_objective_result",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class ExerciseRecovery(models.Model):
+    """The recovery time an exercise achieved for one critical process of the version exercised.
+
+    `process_ref` is the process's id in the version's snapshot (`content_json["processes"]`):
+    the live process may have changed or gone since. Its RTO and MTPD are read from that snapshot
+    (`plans.exercises.exercise_recoveries`).
+    """
+
+    exercise = models.ForeignKey(
+        Exercise, on_delete=models.CASCADE, related_name="recoveries", db_column="exercise_id",
+    )
+    process_ref = models.IntegerField("process (snapshot id)")
+    process_name = models.CharField("process", max_length=255)
+    achieved_minutes = models.IntegerField("recovery time achieved (minutes)")
+    notes = models.TextField("notes", blank=True)
+
+    history = HistoricalRecords(table_name="bc_exercise_recovery_history")
+
+    class Meta:
+        db_table = "bc_exercise_recovery"
+        verbose_name = "recovery time achieved"
+        verbose_name_plural = "recovery times achieved"
+        ordering = ["exercise", "process_name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["exercise", "process_ref"], name="uq_bc_exercise_recovery_process"),
+            models.CheckConstraint(condition=Q(achieved_minutes__gte=0), name="ck_exercise_recovery_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_name}: {self.achieved_minutes} min"
+
+
+class FindingSource(models.TextChoices):
+    EXERCISE = "exercise", "Exercise"
+
+
+class FindingSeverity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    RISK_ACCEPTED = "risk_accepted", "Risk accepted"
+
+
+class Finding(models.Model):
+    """Something to improve, raised from an exercise (later also from an incident): ISO 22301 10.1.
+
+    A finding has exactly one source: `source_kind` names it and the matching foreign key is
+    set (`ck_finding_one_source`). Today the only source is an exercise; an incident source
+    adds a nullable `incident` column, a kind, and a branch of the same constraint.
+
+    A finding that needs a plan change is ticked on the revision that addresses it
+    (`FindingTick`); the approval of that revision closes it (`closed_by_version`). Accepting
+    its risk instead needs `plans.accept_risk_finding` and a reason.
+    """
+
+    Source = FindingSource
+    Severity = FindingSeverity
+    Status = FindingStatus
+    OPEN_STATUSES = (FindingStatus.OPEN, FindingStatus.IN_PROGRESS)
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="findings", db_column="plan_id")
+    source_kind = models.CharField("source", max_length=20, choices=Source.choices, default=Source.EXERCISE)
+    exercise = models.ForeignKey(
+        Exercise, on_delete=models.CASCADE, null=True, blank=True, related_name="findings", db_column="exercise_id",
+        verbose_name="exercise",
+    )
+    description = models.TextField("finding")
+    severity = models.CharField("severity", max_length=20, choices=Severity.choices)
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_findings",
+        db_column="owner_user_id", verbose_name="owner",
+    )
+    due_on = models.DateField("due on")
+    status = models.CharField("status", max_length=20, choices=Status.choices, default=Status.OPEN)
+    risk_accepted_reason = models.TextField("why the risk is accepted", blank=True)
+    risk_accepted_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_column="risk_accepted_by_user_id", verbose_name="risk accepted by",
+    )
+    closed_at_utc = models.DateTimeField("closed at", null=True, blank=True)
+    # The approved version that addressed it (closed by the approval); empty when closed by hand.
+    closed_by_version = models.ForeignKey(
+        PlanVersion, on_delete=models.RESTRICT, null=True, blank=True, related_name="closed_findings",
+        db_column="closed_by_version_id", verbose_name="closed by version",
+    )
+    raised_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_column="raised_by_user_id", verbose_name="raised by",
+    )
+    raised_at_utc = models.DateTimeField("raised at")
+
+    history = HistoricalRecords(table_name="bc_finding_history")
+
+    class Meta:
+        db_table = "bc_finding"
+        verbose_name = "finding"
+        ordering = ["-id"]
+        permissions = [("accept_risk_finding", "Can accept the risk of a finding")]
+        indexes = [
+            # A plan's open findings by due date (the plan page, the save-revision form).
+            models.Index(fields=["plan", "status", "due_on"], name="idx_bc_finding_plan_status"),
+            # Overdue findings of every organisation (the daily reminder: status open, due before today).
+            models.Index(fields=["status", "due_on"], name="idx_bc_finding_status_due"),
+            # A plan's findings, newest first (the findings list, paged by keyset on id).
+            models.Index(fields=["plan", "id"], name="idx_bc_finding_plan"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=FindingStatus.values), name="ck_finding_status_valid"),
+            models.CheckConstraint(condition=Q(severity__in=FindingSeverity.values), name="ck_finding_severity_valid"),
+            models.CheckConstraint(condition=Q(source_kind__in=FindingSource.values), name="ck_finding_source_valid"),
+            # Exactly one source, the one `source_kind` names (one branch per kind of source).
+            models.CheckConstraint(
+                condition=Q(source_kind=FindingSource.EXERCISE, exercise__isnull=False),
+                name="ck_finding_one_source",
+            ),
+            models.CheckConstraint(condition=~Q(description=""), name="ck_finding_description"),
+            # An accepted risk says why.
+            models.CheckConstraint(
+                condition=~Q(status=FindingStatus.RISK_ACCEPTED) | ~Q(risk_accepted_reason=""),
+                name="ck_finding_risk_reason",
+            ),
+            # Only a finding that is done was closed by a version.
+            models.CheckConstraint(
+                condition=Q(closed_by_version__isnull=True) | Q(status=FindingStatus.DONE),
+                name="ck_finding_closed_by_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        text = " ".join(self.description.split())
+        return text if len(text) <= 80 else f"{text[:79]}…"
+
+    def get_absolute_url(self) -> str:
+        return reverse("exercises:finding_detail", args=[self.plan_id, self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class FindingTick(models.Model):
+    """A finding ticked on a plan version: that revision addresses it.
+
+    Written with the version (`plans.findings`), never changed: ticks of the active version carry
+    forward to the next revision until a version is approved, whose approval closes its ticked
+    findings. The version's `version_created` audit row lists them.
+    """
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="ticks", db_column="finding_id")
+    version = models.ForeignKey(
+        PlanVersion, on_delete=models.CASCADE, related_name="finding_ticks", db_column="version_id",
+    )
+
+    class Meta:
+        db_table = "bc_finding_version"
+        verbose_name = "finding addressed by a version"
+        verbose_name_plural = "findings addressed by versions"
+        constraints = [
+            models.UniqueConstraint(fields=["finding", "version"], name="uq_bc_finding_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"finding {self.finding_id} on version {self.version_id}"

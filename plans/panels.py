@@ -33,15 +33,15 @@ def files_panel(plan: Plan, user) -> dict:
     attachments = list(
         plan.attachments.select_related("uploaded_by_user").order_by("-uploaded_at_utc", "-id")[: PANEL_ATTACHMENTS + 1]
     )
-    can_upload = (bool(user and user.has_perm("plans.add_attachment"))
-                  and plan_edit_refusal(plan, attachments=True) is None)
+    unlocked = plan_edit_refusal(plan, attachments=True) is None
+    can_upload = bool(user and user.has_perm("plans.add_attachment")) and unlocked
     return {
         "approved_version": versions.get(plan.approved_version_id),
         "current_version": versions.get(plan.current_version_id),
         "attachments": attachments[:PANEL_ATTACHMENTS],
         "more_attachments": len(attachments) > PANEL_ATTACHMENTS,
         "can_upload": can_upload,
-        "can_delete": bool(user and user.has_perm("plans.delete_attachment")),
+        "can_delete": bool(user and user.has_perm("plans.delete_attachment")) and unlocked,
         "form": AttachmentUploadForm(auto_id="id_attachment_%s") if can_upload else None,
         "max_bytes": max_bytes(),
     }

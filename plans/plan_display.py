@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from bcp_site.text import display_name
-from templates_app.schema import template_sections
+from templates_app.schema import template_roles, template_sections
 from templates_app.values import display_value, format_minutes, reference_ids, table_display
 
 from .charts import recovery_chart_svg, risk_heatmap
@@ -29,7 +29,7 @@ from .models import Process, Risk
 from .risk import IMPACT_SCORES, LIKELIHOOD_SCORES
 
 # Bump when the markup of a cached fragment changes, so old fragments are not served.
-FRAGMENT_VERSION = 2  # 2: rows carry ids (contact-12) that search results link to
+FRAGMENT_VERSION = 3  # 2: rows carry ids (contact-12) that search results link to; 3: the exercises slot
 # Names in a fragment may change (a person's name); a cached fragment is rebuilt after this.
 FRAGMENT_SECONDS = 24 * 3600
 
@@ -183,9 +183,30 @@ def template_identity(template) -> str:
     return f"t{template.pk}-{template.version}"
 
 
-def render_body(display: dict[str, Any], *, plan_pk: int, can_edit: bool) -> SafeString:
-    """A plan body (`content_display`'s values) rendered with `plans/includes/plan_body.html`."""
-    html = render_to_string("plans/includes/plan_body.html", {**display, "plan_pk": plan_pk, "can_edit": can_edit})
+# Where the plan page puts the plan's exercises: the end of the section holding the template's
+# exercise interval (the cached body is the same for everyone; the exercises are not).
+EXERCISES_SLOT = "<!-- bcp:exercises -->"
+
+
+def exercise_section_key(template) -> str:
+    """The section of the template's `exercise_interval` role ("" without one): no query."""
+    return (template_roles(template).get("exercise_interval") or "").partition(".")[0]
+
+
+def body_with_exercises(body: str, exercises_html: str) -> SafeString:
+    """The body with the exercises shown in their section, or after the body when no section has the role."""
+    if EXERCISES_SLOT in body:
+        return mark_safe(body.replace(EXERCISES_SLOT, exercises_html, 1))  # both rendered by our templates
+    return mark_safe(body + exercises_html)
+
+
+def render_body(display: dict[str, Any], *, plan_pk: int, can_edit: bool, exercise_section: str = "") -> SafeString:
+    """A plan body (`content_display`'s values) rendered with `plans/includes/plan_body.html`;
+    `exercise_section` (a section key) gets the exercises slot."""
+    html = render_to_string("plans/includes/plan_body.html", {
+        **display, "plan_pk": plan_pk, "can_edit": can_edit, "exercise_section": exercise_section,
+        "exercises_slot": mark_safe(EXERCISES_SLOT),
+    })
     return mark_safe(html)  # rendered by our template, escaped there
 
 
@@ -208,6 +229,7 @@ def version_body_html(version, *, org_id, editable: bool = False, template=None,
         sections = sections if sections is not None else template_sections(template)
         display = content_display(sections, version.content_json or {}, org_id=org_id,
                                   plan_pk=version.plan_id if editable else None)
-        html = str(render_body(display, plan_pk=version.plan_id, can_edit=editable))
+        html = str(render_body(display, plan_pk=version.plan_id, can_edit=editable,
+                               exercise_section=exercise_section_key(template)))
         cache.set(key, html, FRAGMENT_SECONDS)
     return mark_safe(html)  # rendered by our template, escaped there

@@ -2,10 +2,11 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from .models import ChangeLogMap, Membership, Organisation, Plan
+from .models import Membership, Organisation, Plan
 
 
 def organisation_for(user) -> Organisation | None:
@@ -42,18 +43,6 @@ def organisation_members(org_id):
     )
 
 
-def annotate_review_needed(queryset: QuerySet) -> QuerySet:
-    """Annotate plans with `review_needed`: a linked change occurred after the last approval.
-
-    A plan never approved (`approved_at_utc` NULL) is never flagged: there is no approved
-    plan to re-review yet. One Exists subquery, so a list stays one query.
-    """
-    newer = ChangeLogMap.objects.filter(
-        plan=OuterRef("pk"), change__occurred_at_utc__gt=OuterRef("approved_at_utc")
-    )
-    return queryset.annotate(review_needed=Exists(newer))
-
-
 def organisation_id_for(user) -> int | None:
     """The id of the user's organisation, or None (one query unless the membership is cached)."""
     if not getattr(user, "is_authenticated", False):
@@ -66,17 +55,36 @@ def organisation_id_for(user) -> int | None:
 
 PLAN_LIST_COLUMNS = (
     "id", "org_id", "title", "status", "updated_at", "approved_at_utc", "owner_user_id", "current_version_id",
-    "current_version__id", "current_version__version_number",
+    "current_version__id", "current_version__version_number", "review_needed", "next_review_due",
+    "next_exercise_due", "last_exercised_on",
 )
 
 
-def plan_list_queryset(org_id, *, status: str = "", owner_id=None, search: str = "") -> QuerySet:
-    """An organisation's plans for the plan list, with `review_needed`; page it on (updated_at, id) desc.
+REVIEW_IN_DATE, REVIEW_OVERDUE = "in_date", "overdue"
+
+
+def review_date_q(review: str, today) -> Q:
+    """Plans in use (not archived) with an approved version whose next review date is ahead
+    (`REVIEW_IN_DATE`: on or after `today`) or has passed (`REVIEW_OVERDUE`: before `today`).
+
+    The one definition of "review overdue" for the plan list's filter and the KPIs that link to
+    it; a range of idx_bc_plan_org_review_due (the stored fact, plans.plan_facts).
+    """
+    due = Q(next_review_due__gte=today) if review == REVIEW_IN_DATE else Q(next_review_due__lt=today)
+    return due & Q(approved_version__isnull=False) & ~Q(status=Plan.Status.ARCHIVED)
+
+
+def plan_list_queryset(org_id, *, status: str = "", owner_id=None, search: str = "",
+                       review_needed: bool = False, exercise_due: bool = False, review: str = "",
+                       today=None) -> QuerySet:
+    """An organisation's plans for the plan list; page it on (updated_at, id) desc.
 
     Filter and order are served by an index whatever the filter (idx_bc_plan_org_updated,
-    idx_bc_plan_org_status, idx_bc_plan_owner); only the title search scans the organisation's
-    plans. Only the columns the list shows are read (no JSON working copy). The owners are read
-    by a second query (the page's owners by id): joining the users in would let the optimiser
+    idx_bc_plan_org_status, idx_bc_plan_owner, idx_bc_plan_org_drift for plans whose review is
+    needed: the stored fact, plans.plan_facts); only the title search scans the organisation's
+    plans, and the plans whose exercise is due (a range of idx_bc_plan_org_exercise_due: the
+    flagged plans alone) are sorted. Only the columns the list shows are read (no JSON working
+    copy). The owners are read by a second query (the page's owners by id): joining the users in would let the optimiser
     start from the users and sort the organisation's plans (it does when the people are few).
     """
     if org_id is None:
@@ -90,9 +98,15 @@ def plan_list_queryset(org_id, *, status: str = "", owner_id=None, search: str =
         qs = qs.filter(status=status)
     if owner_id:
         qs = qs.filter(owner_user_id=owner_id)
+    if review_needed:
+        qs = qs.filter(review_needed=True)
+    if exercise_due:  # the stored fact (plans.plan_facts.exercise_due_on), idx_bc_plan_org_exercise_due
+        qs = qs.filter(next_exercise_due__lte=today or timezone.localdate()).exclude(status=Plan.Status.ARCHIVED)
+    if review in (REVIEW_IN_DATE, REVIEW_OVERDUE):  # a range of idx_bc_plan_org_review_due, those plans sorted
+        qs = qs.filter(review_date_q(review, today or timezone.localdate()))
     if search:
         qs = qs.filter(title__icontains=search)
-    return annotate_review_needed(qs)
+    return qs
 
 
 def plan_detail_queryset():

@@ -124,14 +124,19 @@ def working_copy_differs(plan: Plan, *, active: PlanVersion | None = None,
     return version.template_id != plan.template_id or version.content_json != content
 
 
-def version_create(*, plan: Plan, actor, note: str = "") -> PlanVersion:
+def version_create(*, plan: Plan, actor, note: str = "", findings=None) -> PlanVersion:
     """Freeze the plan's working copy and live rows into version N+1, the new active version.
 
     The plan row is locked first, so concurrent calls get sequential numbers and the
-    database's unique keys guarantee one active version per plan.
+    database's unique keys guarantee one active version per plan. `findings` (or their ids):
+    the open findings this revision addresses (`plans.findings.findings_tick`); None keeps
+    those ticked on the version it supersedes.
     """
+    from .findings import findings_tick  # plans.findings imports this module
+
     with transaction.atomic():
         locked = Plan.objects.select_for_update().get(pk=plan.pk)
+        previous_id = locked.current_version_id
         last = locked.versions.aggregate(n=Max("version_number"))["n"] or 0
         for previous in locked.versions.filter(status=PlanVersion.Status.ACTIVE):
             previous.status = PlanVersion.Status.SUPERSEDED
@@ -149,10 +154,11 @@ def version_create(*, plan: Plan, actor, note: str = "") -> PlanVersion:
         )
         locked.current_version = version
         locked.save(update_fields=["current_version", "updated_at"])
-        audit_record(
-            plan=locked, actor=actor, action="version_created",
-            details={"version": version.version_number, "note": note},
-        )
+        ticked = findings_tick(plan=locked, version=version, previous_id=previous_id, chosen=findings)
+        details = {"version": version.version_number, "note": note}
+        if ticked:
+            details["findings"] = [str(finding) for finding in ticked]
+        audit_record(plan=locked, actor=actor, action="version_created", details=details)
     plan.current_version = version
     return version
 
@@ -453,8 +459,12 @@ def risk_delete(*, plan: Plan, actor, expected_revision: int | None, risk_id: in
                 instance_id=risk_id, kind="risk", label_field="threat")
 
 
-def revision_save(*, plan: Plan, actor, note: str, expected_revision: int | None = None) -> PlanVersion:
+def revision_save(*, plan: Plan, actor, note: str, expected_revision: int | None = None,
+                  findings=None) -> PlanVersion:
     """"Save revision": check the working copy against the template, then create version N+1.
+
+    `findings`: the open findings the revision addresses, as ticked on the form (see
+    `version_create`; None keeps the active version's ticks).
 
     Refused (code `invalid_content`, `problems` lists each one) when the content does not
     satisfy the template, e.g. a required field is empty; refused without a change note;
@@ -480,4 +490,4 @@ def revision_save(*, plan: Plan, actor, note: str, expected_revision: int | None
                 f"Nothing has changed since version {active.version_number}, so there is no new revision to save.",
                 code="unchanged",
             )
-        return version_create(plan=plan, actor=actor, note=note)
+        return version_create(plan=plan, actor=actor, note=note, findings=findings)

@@ -5,7 +5,7 @@ from . import person_search, views
 app_name = "plans"
 
 urlpatterns = [
-    path("", views.plan_list, name="plan_list"),
+    path("plans/", views.plan_list, name="plan_list"),
     path("plans/new/", views.plan_create, name="plan_create"),
     path("search/", views.search, name="search"),
     path("people/search/", person_search.person_search, name="person_search"),

@@ -15,6 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from bcp_site.paging import keyset_page
@@ -23,7 +24,10 @@ from templates_app.schema import content_carry_over, template_sections, validate
 from templates_app.values import display_value
 
 from . import services
+from .audit_actions import audit_in_words
 from .diff import version_diff, written_diff_html
+from .exercises import exercises_panel
+from .findings import findings_open, findings_ticked
 from .forms import (
     ContactForm,
     EditRevisionForm,
@@ -38,7 +42,7 @@ from .forms import (
 from .hooks import plan_page_context
 from .models import Contact, Plan, Process, Risk
 from .panels import changes_panel, files_panel
-from .plan_display import content_display, render_body, version_body_html
+from .plan_display import body_with_exercises, content_display, exercise_section_key, render_body, version_body_html
 from .readiness import plan_readiness
 from .search import MAX_PAGES, search_entries
 from .selectors import (
@@ -96,7 +100,7 @@ def plan_list(request):
     page = keyset_page(request, plans, keys=("updated_at", "id"), per_page=PLANS_PER_PAGE)
     return render(request, "plans/plan_list.html", {
         "filter_form": filter_form, "search_form": SearchForm(), "page": page, "plans": page.object_list,
-        "filtered": filters is None or any(filters.values()),
+        "filtered": filters is None or any(filters.values()), "today": timezone.localdate(),
     })
 
 
@@ -174,17 +178,23 @@ def plan_detail(request, pk):
         [:VERSIONS_ON_PLAN_PAGE + 1]
     )
     audit = list(plan.audit_entries.select_related("actor_user").order_by("-at_utc", "-id")[:AUDIT_ON_PLAN_PAGE])
+    audit_in_words(audit)
     may_edit = request.user.has_perm(EDIT_PERM)
     # Edit controls only when the role allows it and the edit lock does not hold.
     can_edit = may_edit and services.plan_edit_refusal(plan) is None
     if unsaved:
         display = content_display(sections, working, org_id=plan.org_id, plan_pk=plan.pk if can_edit else None)
-        body = render_body(display, plan_pk=plan.pk, can_edit=can_edit)
+        body = render_body(display, plan_pk=plan.pk, can_edit=can_edit,
+                           exercise_section=exercise_section_key(plan.template))
     else:
         # The working copy is exactly the active version (same template too): show that written
         # version's body, rendered once and cached, with the edit links when they apply.
         body = version_body_html(active, org_id=plan.org_id, editable=can_edit, template=plan.template,
                                  sections=sections)
+    # The plan's exercises, in the section of the template's exercise interval (not part of any version).
+    exercises = exercises_panel(plan, request.user)
+    body = body_with_exercises(body, render_to_string("plans/exercises/includes/plan_exercises.html",
+                                                      {"plan": plan, "panel": exercises}))
     return render(request, "plans/plan_detail.html", {
         "plan": plan, "body": body, "toc": sections,
         "unsaved": unsaved, "active": active,
@@ -195,6 +205,8 @@ def plan_detail(request, pk):
         # What a review needs, checked on the working copy (no query: content and sections are here).
         "readiness": plan_readiness(plan, content=working, sections=sections) if can_edit else None,
         "files_panel": files_panel(plan, request.user), "changes_panel": changes_panel(plan),
+        "exercises_panel": exercises,
+        "today": timezone.localdate(),
         **plan_page_context(request=request, plan=plan),  # the workflow and acknowledgement panels (reviews)
     })
 
@@ -335,14 +347,19 @@ def row_delete(request, pk, kind, row_id):
 def version_create(request, pk):
     plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM, queryset=plan_detail_queryset())
     problems: list[str] = []
+    # The plan's open findings are offered as ticks; those the active version addresses are ticked already.
+    offered = findings_open(plan)
+    if not offered.exists():
+        offered = None  # no findings to tick: the form leaves the field out
     if request.method == "POST":
-        form = VersionCreateForm(request.POST)
+        form = VersionCreateForm(request.POST, open_findings=offered)
         if form.is_valid():
             try:
                 with submitted_once(user=request.user, token=form.cleaned_data["submission_token"]) as submission:
                     version = services.revision_save(
                         plan=plan, actor=request.user, note=form.cleaned_data["note"],
                         expected_revision=form.cleaned_data["edit_revision"],
+                        findings=form.cleaned_data.get("findings") or [],
                     )
                     submission.result_url = version.get_absolute_url()
             except AlreadySaved as saved:  # a double click or a reload: the version of the first POST
@@ -350,7 +367,8 @@ def version_create(request, pk):
             except ServiceError as error:
                 problems = error.problems
                 if error.code == "conflict":
-                    form = VersionCreateForm(_with_revision(request.POST, _current_revision(plan)))
+                    form = VersionCreateForm(_with_revision(request.POST, _current_revision(plan)),
+                                             open_findings=offered)
                     form.is_valid()
                 form.add_error(None, error.message if not problems else
                                "The plan cannot be saved as a revision until the problems listed are fixed.")
@@ -358,7 +376,11 @@ def version_create(request, pk):
                 messages.success(request, f"Version {version.version_number} saved.")
                 return redirect(version)
     else:
-        form = VersionCreateForm(initial={"edit_revision": plan.edit_revision})
+        ticked = []
+        if offered is not None and plan.current_version is not None:
+            ticked = list(findings_ticked(plan.current_version).values_list("pk", flat=True))
+        form = VersionCreateForm(initial={"edit_revision": plan.edit_revision, "findings": ticked},
+                                 open_findings=offered)
         problems = validate_content(plan.template, plan.draft_content_json or {})
     sections = template_sections(plan.template)
     active = plan.current_version
@@ -401,8 +423,8 @@ def version_detail(request, pk, number):
     )
     return render(request, "plans/version_detail.html", {
         "plan": plan, "version": version,
-        # Laid out with the template version it was written with (decision 8).
-        "body": version_body_html(version, org_id=plan.org_id),
+        # Laid out with the template version it was written with (decision 8); exercises are the plan's.
+        "body": body_with_exercises(version_body_html(version, org_id=plan.org_id), ""),
         "is_approved": plan.approved_version_id == version.pk,
     })
 

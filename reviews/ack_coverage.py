@@ -20,11 +20,12 @@ from functools import cached_property
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
+from bcp_site.queries import count_subquery
 from plans.models import Plan
 
 from .ack_records import approved_number
-from .distribution import distribution_users
-from .models import Ack
+from .distribution import distribution_users, organisation_readers
+from .models import Ack, PlanDistribution
 
 ALL, OUTSTANDING, ACKNOWLEDGED = "all", "outstanding", "acknowledged"
 SHOW_CHOICES = {ALL: "Everyone", OUTSTANDING: "Outstanding", ACKNOWLEDGED: "Acknowledged"}
@@ -109,11 +110,25 @@ def _acks(plan_id: int, version_number: int) -> QuerySet:
 
 
 def ack_coverage(plan: Plan) -> Coverage:
-    """The coverage numbers of the plan's approved version: one query (two unless the approved
-    version is loaded with the plan), whatever the size of the distribution."""
+    """The coverage numbers of the plan's approved version: one query (one more unless the approved
+    version is loaded with the plan, and one more when the plan has a distribution list).
+
+    Without a distribution list (everyone in the organisation acknowledges, the usual case) the
+    numbers are two counts: the organisation's readers (`organisation_readers`), and the version's
+    acknowledgements by them. A list is read person by person (`distribution_users`).
+    """
     number = approved_number(plan)
     coverage = Coverage(plan=plan, version_number=number, approved_at=plan.approved_at_utc)
     if number is None:
+        return coverage
+    readers = organisation_readers(plan.org_id)
+    counts = Plan.objects.filter(pk=plan.pk).values("pk").annotate(
+        listed=Exists(PlanDistribution.objects.filter(plan_id=OuterRef("pk"))),
+        total=count_subquery(readers),
+        acknowledged=count_subquery(_acks(plan.pk, number).filter(user__in=readers.values("pk"))),
+    ).first()
+    if counts is not None and not counts["listed"]:
+        coverage.total, coverage.acknowledged_count = counts["total"] or 0, counts["acknowledged"] or 0
         return coverage
     acked = Exists(_acks(plan.pk, number).filter(user_id=OuterRef("pk")))
     counts = distribution_users(plan).order_by().aggregate(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from plans.models import Plan, PlanVersion
 from plans.services import ServiceError, audit_record
 
+from .auditors import AUDITOR_ACK_REFUSAL, is_auditor
 from .models import Ack
 
 
@@ -68,11 +69,14 @@ def approved_number(plan: Plan) -> int | None:
 def ack_record(*, plan: Plan, user, version_number: int, via: str) -> tuple[Ack, bool]:
     """Record that `user` read `version_number` of the plan (`via` is "link" or "page").
 
-    Only the plan's approved version of a non-archived plan, by an active user. Idempotent:
-    a second call returns the first acknowledgement with created=False. Audits `ack_recorded`.
+    Only the plan's approved version of a non-archived plan, by an active user who is not an
+    auditor (`reviews.auditors`). Idempotent: a second call returns the first acknowledgement
+    with created=False. Audits `ack_recorded`.
     """
     if not user.is_active:
         raise ServiceError(ACK_REFUSALS[LinkState.INACTIVE], code=LinkState.INACTIVE)
+    if is_auditor(user):
+        raise ServiceError(AUDITOR_ACK_REFUSAL, code="auditor")
     current = Plan.objects.select_related("approved_version").defer("approved_version__content_json").get(pk=plan.pk)
     refusal = acknowledgeable(current, version_number, user=user)
     if refusal == LinkState.SUPERSEDED:

@@ -312,7 +312,7 @@ def coverage_csv(request, pk):
             mail = notification_status_for(plan=plan, version_number=number, user_ids=[u.pk for u in chunk])
             for user in chunk:
                 yield writer.writerow([
-                    csv_cell(user.get_username()), csv_cell(user.get_full_name()), csv_cell(user.email), version,
+                    csv_cell(user.get_username()), csv_cell(display_name(user)), csv_cell(user.email), version,
                     "acknowledged" if user.ack_at else "outstanding",
                     user.ack_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if user.ack_at else "",
                     csv_cell(mail.get(user.pk, "")),

@@ -268,3 +268,6 @@ class PlanDistributionAdmin(OrgScopedAdmin):
     def delete_queryset(self, request, queryset):
         for row in queryset.select_related("plan"):
             self.delete_model(request, row)
+
+
+from . import kpi_admin  # noqa: E402, F401 - KPI snapshots, read-only

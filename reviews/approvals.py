@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
+from bcp_site.text import display_name
 from plans.approvals import Approver
 from plans.models import PlanVersion
 
@@ -17,8 +18,7 @@ from .models import Review
 
 
 def _approver(review: Review) -> Approver:
-    user = review.reviewer_user
-    return Approver(name=user.get_full_name() or user.get_username(), decided_at_utc=review.decided_at_utc)
+    return Approver(name=display_name(review.reviewer_user), decided_at_utc=review.decided_at_utc)
 
 
 def _round_reviews(condition: Q):

@@ -37,3 +37,6 @@ class ReviewsConfig(AppConfig):
         from .audit_actions import REVIEW_AUDIT_ACTIONS
 
         register_audit_actions(REVIEW_AUDIT_ACTIONS)
+
+        # The KPI metrics (the dashboard, the daily snapshots) are declared in one module.
+        from . import kpi_metrics  # noqa: F401 - registers them

@@ -6,7 +6,6 @@ writes, no mail.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from bcp_site.text import display_name
 from plans.models import Audit, Plan, PlanVersion
+from plans.plan_facts import review_due_on, version_facts
 from templates_app.schema import template_sections
 
 Status = Plan.Status
@@ -24,40 +24,15 @@ def _name(user) -> str:
     return display_name(user)
 
 
-# Until templates mark which field is the next review date (decision 5, template roles), the
-# review date is a date field with one of these keys, in any section of the approved version.
-REVIEW_DATE_KEYS = ("next_review", "next_review_date")
-RECONFIRM_AFTER_MONTHS = 12  # when the version has no (unused) review date
-
-
-def review_date_of(content: dict | None) -> dt.date | None:
-    """The next review date a version's content holds (see REVIEW_DATE_KEYS), or None."""
-    for values in (content or {}).values():
-        if not isinstance(values, dict):
-            continue  # the contacts, processes and risks snapshots
-        for key in REVIEW_DATE_KEYS:
-            try:
-                return dt.date.fromisoformat(values[key])
-            except (KeyError, TypeError, ValueError):
-                continue
-    return None
-
-
 def reconfirmation_due_on(plan: Plan, version: PlanVersion) -> dt.date | None:
     """The day the approved `version` is due to be re-confirmed, or None if the plan was never approved.
 
-    Its review date, while that date is after the last approval; else (no date, or a date the
-    last approval already met) RECONFIRM_AFTER_MONTHS after the last approval.
+    The rule lives with the stored plan facts (`plans.plan_facts.review_due_on`): the version's
+    review date while after the last approval, else the last approval plus the review interval.
     """
     if plan.approved_at_utc is None:
         return None
-    approved_on = timezone.localdate(plan.approved_at_utc)
-    review_on = review_date_of(version.content_json)
-    if review_on is not None and review_on > approved_on:
-        return review_on
-    months = approved_on.month - 1 + RECONFIRM_AFTER_MONTHS
-    year, month = approved_on.year + months // 12, months % 12 + 1
-    return dt.date(year, month, min(approved_on.day, calendar.monthrange(year, month)[1]))  # 29 Feb -> 28 Feb
+    return review_due_on(version_facts(version), timezone.localdate(plan.approved_at_utc))
 
 
 def reconfirmation_due(plan: Plan, *, version: PlanVersion | None = None) -> bool:

@@ -1,7 +1,8 @@
 """Distribution: who must acknowledge a plan, and changing that list.
 
 Who must acknowledge a plan is its *distribution*: every active member of the plan's
-organisation, unless the plan has `PlanDistribution` rows (users and/or groups).
+organisation, unless the plan has `PlanDistribution` rows (users and/or groups). Auditors
+(`reviews.auditors`) read the record, not the plans: they are on no distribution.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from bcp_site.text import display_name
 from plans.models import Membership, Plan
 from plans.services import ServiceError, audit_record
 
+from .auditors import auditor_membership
 from .models import PlanDistribution
+
+
+def organisation_readers(org_id) -> QuerySet:
+    """Who acknowledges a plan without a distribution list: the organisation's active members, auditors aside."""
+    return get_user_model().objects.filter(is_active=True, membership__organisation_id=org_id).filter(
+        ~auditor_membership())
 
 
 def distribution_users(plan: Plan) -> QuerySet:
@@ -23,12 +31,11 @@ def distribution_users(plan: Plan) -> QuerySet:
 
     No distribution rows: every active member of the plan's organisation. Otherwise the
     listed users plus the active members who are in a listed group — always limited to
-    the plan's organisation.
+    the plan's organisation, and never an auditor.
     """
-    User = get_user_model()
     rows = PlanDistribution.objects.filter(plan_id=plan.pk)
     return (
-        User.objects.filter(is_active=True, membership__organisation_id=plan.org_id)
+        organisation_readers(plan.org_id)
         .filter(
             ~Exists(rows)
             | Exists(rows.filter(user_id=OuterRef("pk")))

@@ -132,3 +132,66 @@ class PlanDistribution(models.Model):
     def __str__(self) -> str:
         # Stored fields only: a label never costs a query.
         return f"user {self.user_id}" if self.user_id is not None else f"group {self.group_id}"
+
+
+class KpiUnit(models.TextChoices):
+    PERCENT = "percent", "%"
+    COUNT = "count", "count"
+
+
+class Kpi(models.Model):
+    """One figure of one organisation on one day: a snapshot of a metric of `reviews.kpi`.
+
+    Written by `manage.py kpi_snapshot` (one row per organisation, metric and day: running it
+    again the same day updates the rows), never by hand; rows older than `KPI_KEEP_YEARS` are
+    deleted by the same command. `value` is empty when there was nothing to count (a
+    percentage of no plans); a percentage keeps what it was worked out from
+    (`numerator` of `denominator`), so "83.3%" can be read as "5 of 6".
+    """
+
+    Unit = KpiUnit
+
+    org = models.ForeignKey(
+        "plans.Organisation", on_delete=models.CASCADE, related_name="+", db_column="org_id",
+        verbose_name="organisation",
+    )
+    metric_key = models.CharField("metric", max_length=64)
+    day = models.DateField("day")
+    unit = models.CharField("unit", max_length=10, choices=Unit.choices)
+    value = models.DecimalField("value", max_digits=14, decimal_places=1, null=True, blank=True)
+    numerator = models.BigIntegerField("counted", default=0)
+    denominator = models.BigIntegerField("out of", null=True, blank=True)
+    computed_at_utc = models.DateTimeField("computed at")
+
+    class Meta:
+        db_table = "bc_kpi"
+        verbose_name = "KPI snapshot"
+        verbose_name_plural = "KPI snapshots"
+        ordering = ["-day", "metric_key"]
+        indexes = [
+            # The dashboard's trends and the CSV: one organisation's rows since a day, by day and metric.
+            models.Index(fields=["org", "day", "metric_key"], name="idx_bc_kpi_org_day"),
+            # The daily retention: rows before a day, of every organisation.
+            models.Index(fields=["day"], name="idx_bc_kpi_day"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "metric_key", "day"], name="uq_bc_kpi_org_metric_day"),
+            models.CheckConstraint(condition=Q(unit__in=KpiUnit.values), name="ck_kpi_unit_valid"),
+            models.CheckConstraint(condition=~Q(metric_key=""), name="ck_kpi_metric_key"),
+            models.CheckConstraint(condition=Q(value__isnull=True) | Q(value__gte=0), name="ck_kpi_value_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(unit=KpiUnit.PERCENT) | Q(value__isnull=True) | Q(value__lte=100),
+                name="ck_kpi_percent_range",
+            ),
+            models.CheckConstraint(condition=Q(numerator__gte=0), name="ck_kpi_numerator_non_negative"),
+            models.CheckConstraint(
+                condition=Q(denominator__isnull=True) | Q(denominator__gte=0), name="ck_kpi_denominator_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Stored fields only: a label never costs a query.
+        return f"{self.metric_key} on {self.day:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("kpi:dashboard")

@@ -9,6 +9,7 @@ counted by the database.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import F, OuterRef, Subquery
 
 from plans.models import Plan, PlanVersion
@@ -16,6 +17,7 @@ from plans.models import Plan, PlanVersion
 from . import contributors, services
 from .ack_coverage import ack_coverage
 from .ack_records import acknowledgeable
+from .auditors import auditor_membership
 from .forms import SubmitForReviewForm, reviewer_suggestions
 from .models import Ack, PlanDistribution, Review
 from .permissions import PERM_SUBMIT, plan_actions_for
@@ -111,11 +113,15 @@ def plan_ack_panel(plan: Plan, user) -> dict:
     """
     signed_in = bool(user is not None and user.is_authenticated)
     coverage = ack_coverage(plan)
-    my_ack_at = None
+    my_ack_at, auditor = None, False
     if coverage.version_number is not None and signed_in:
-        my_ack_at = (
-            Ack.objects.filter(plan_id=plan.pk, user_id=user.pk, ack_version_number=coverage.version_number)
-            .values_list("ack_at_utc", flat=True).first()
+        # One query: the person's acknowledgement of the version, and whether they are an auditor
+        # (auditors do not acknowledge: reviews.auditors).
+        mine = Ack.objects.filter(plan_id=plan.pk, user_id=OuterRef("pk"), ack_version_number=coverage.version_number)
+        my_ack_at, auditor = (
+            get_user_model().objects.filter(pk=user.pk)
+            .annotate(ack_at=Subquery(mine.values("ack_at_utc")[:1]), auditor=auditor_membership())
+            .values_list("ack_at", "auditor").first() or (None, False)
         )
     rows = list(
         PlanDistribution.objects.filter(plan_id=plan.pk).select_related("user", "group")
@@ -128,7 +134,8 @@ def plan_ack_panel(plan: Plan, user) -> dict:
         "distribution_groups": [r.group for r in rows[:DISTRIBUTION_PREVIEW] if r.group_id],
         "distribution_more": len(rows) > DISTRIBUTION_PREVIEW,
         "my_ack_at": my_ack_at,
-        "can_ack": bool(can_view and acknowledgeable(plan, coverage.version_number, user=user) is None),
+        "can_ack": bool(can_view and not auditor
+                        and acknowledgeable(plan, coverage.version_number, user=user) is None),
         "can_view_coverage": can_view,
         "can_edit_distribution": bool(signed_in and user.has_perm("plans.change_plan")),
     }

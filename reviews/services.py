@@ -37,8 +37,10 @@ from django.utils import timezone
 
 from bcp_site.text import display_name
 from plans import exports
+from plans.findings import findings_close_on_approval
 from plans.models import Notification, Plan, PlanVersion
 from plans.outbox import dedupe_key, notification_queue
+from plans.plan_facts import plan_changes_requested, plan_facts_approved
 from plans.readiness import version_readiness_refusal
 from plans.services import ServiceError, audit_record, member_check, working_copy_differs
 
@@ -294,7 +296,7 @@ def _open_round(locked: Plan, *, version: PlanVersion, actor, reviewers: Iterabl
     ]
     previous = locked.status
     locked.status = Status.IN_REVIEW
-    locked.save(update_fields=["status", "updated_at"])
+    locked.save(update_fields=["status", "updated_at", *plan_changes_requested(locked, False)])
     audit_record(
         plan=locked, actor=actor, action=action,
         details={
@@ -394,9 +396,10 @@ def review_approve(*, review: Review, actor) -> Review:
     Final approval sets `approved_at_utc`, `approved_version` (the submitted version) and
     status approved, records the approval on the version (`approved_at_utc`, `approval_round`:
     the first approval only), and after the commit stores the version's exports and sends the
-    acknowledgement links. Final approval of a re-confirmation (`plan_reconfirm`) moves
-    `approved_at_utc` only: the version's exports and acknowledgement links were issued
-    when it was first approved, and acknowledgements of it still hold.
+    acknowledgement links; the findings ticked on the version close (`plans.findings`). Final
+    approval of a re-confirmation (`plan_reconfirm`) moves `approved_at_utc` only: the version's
+    exports and acknowledgement links were issued when it was first approved, and acknowledgements
+    of it still hold.
     """
     with transaction.atomic():
         plan, locked = _lock_review_for_decision(
@@ -427,7 +430,8 @@ def review_approve(*, review: Review, actor) -> Review:
             plan.status = Status.APPROVED
             plan.approved_at_utc = now
             plan.approved_version = locked.version
-            plan.save(update_fields=["status", "approved_at_utc", "approved_version", "updated_at"])
+            facts = plan_facts_approved(plan, locked.version)
+            plan.save(update_fields=["status", "approved_at_utc", "approved_version", "updated_at", *facts])
             version = locked.version
             if version.approved_at_utc is None:  # a re-confirmation keeps the version's first approval
                 version.approved_at_utc, version.approval_round = now, locked.round_number
@@ -438,6 +442,7 @@ def review_approve(*, review: Review, actor) -> Review:
             }
             audit_record(plan=plan, actor=actor, action="plan_approved",
                          details={**details, "reconfirmed": True} if reconfirmed else details)
+            findings_close_on_approval(plan=plan, version=version, actor=actor)  # the findings it addresses
             if not reconfirmed:
                 version_id, version_number, plan_id = locked.version.pk, locked.version.version_number, plan.pk
                 ack_mail.ack_links_queue(plan=plan, version_number=version_number)
@@ -468,7 +473,7 @@ def review_request_changes(*, review: Review, actor, notes: str) -> Review:
             others, reason=f"{_name(actor)} requested changes, so the plan is back in draft and this round is over."
         )
         plan.status = Status.DRAFT
-        plan.save(update_fields=["status", "updated_at"])
+        plan.save(update_fields=["status", "updated_at", *plan_changes_requested(plan, True)])
         audit_record(
             plan=plan, actor=actor, action="changes_requested",
             details={

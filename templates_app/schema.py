@@ -161,12 +161,36 @@ _READINESS = {
     },
     "additionalProperties": False,
 }
+# Template roles (decision 5): which field holds a fact the product acts on. On approval the
+# values are copied to indexed plan columns (plans.plan_facts), so lists and home pages filter
+# by them without reading JSON. Role -> (what it names, the field types it accepts).
+ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "next_review_date": ("field", ("date",)),
+    "review_interval": ("field", ("select", "integer")),
+    "exercise_interval": ("field", ("select", "integer")),
+    "incident_response": ("section", ()),
+    "key_contacts": ("field", ("table", "contact", "user")),
+}
+# How a select field's choice value reads as an interval in months (an integer field holds months).
+INTERVAL_MONTHS = {
+    "monthly": 1, "quarterly": 3, "six_monthly": 6, "semi_annually": 6, "annually": 12, "yearly": 12,
+    "biennially": 24, "two_yearly": 24,
+}
+_ROLES = {
+    "type": "object",
+    "properties": {
+        name: {"type": "string", "pattern": FIELD_PATH_PATTERN if kind == "field" else KEY_PATTERN}
+        for name, (kind, _types) in ROLES.items()
+    },
+    "additionalProperties": False,
+}
 TEMPLATE_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "BCP template (bc_template.schema_json)",
     "type": "object",
     "properties": {
         "readiness": _READINESS,
+        "roles": _ROLES,
         "sections": {
             "type": "array",
             "items": {
@@ -255,6 +279,21 @@ def template_readiness(template) -> dict[str, Any]:
         "required_for_approval": list(raw.get("required_for_approval") or []),
         "warn_only": set(raw.get("warn_only") or []),
     }
+
+
+def template_roles(template) -> dict[str, str]:
+    """The template's roles (see ROLES and docs/template-schema.md): role name -> "section.field" or section key."""
+    raw = (template.schema_json or {}).get("roles") or {}
+    return {name: raw[name] for name in ROLES if isinstance(raw.get(name), str)}
+
+
+def interval_months(field: dict[str, Any] | None, value) -> int | None:
+    """An interval role's value in months: an integer field's number, a select's choice by its value."""
+    if field is None or value in (None, ""):
+        return None
+    if field.get("type") == "integer":
+        return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1200 else None
+    return INTERVAL_MONTHS.get(str(value))
 
 
 def default_content(template, *, section_rows=None) -> dict[str, dict[str, Any]]:
@@ -413,6 +452,37 @@ def _template_rule_errors(schema: dict) -> list[str]:
         errors += _fields_rule_errors(section.get("fields", []), prefix=f"{path}.fields")
     if "readiness" in schema:
         errors += _readiness_rule_errors(schema["readiness"], schema.get("sections", []))
+    if "roles" in schema:
+        errors += _roles_rule_errors(schema["roles"], schema.get("sections", []))
+    return errors
+
+
+def _roles_rule_errors(roles: dict, sections: list[dict]) -> list[str]:
+    """Each role names a section, or a field of a type that role can read (a select interval: known choices)."""
+    errors: list[str] = []
+    fields = {(section["key"], field["key"]): field for section in sections for field in section.get("fields", [])}
+    section_keys = {section["key"] for section in sections}
+    for name, target in roles.items():
+        path = f"roles.{name}"
+        kind, types = ROLES[name]
+        if kind == "section":
+            if target not in section_keys:
+                errors.append(f"{path}: {target!r} names no section of this template")
+            continue
+        section_key, field_key = target.split(".")
+        field = fields.get((section_key, field_key))
+        if section_key not in section_keys:
+            errors.append(f"{path}: {target!r} names no section of this template")
+        elif field is None:
+            errors.append(f"{path}: {target!r} names no field of section {section_key!r}")
+        elif field.get("type") not in types:
+            errors.append(f"{path}: {target!r} is a {field.get('type')!r} field; this role needs "
+                          + " or ".join(repr(t) for t in types))
+        elif field["type"] == "select":
+            unknown = [value for value, _label in choice_pairs(field) if value not in INTERVAL_MONTHS]
+            if unknown:
+                errors.append(f"{path}: choice {unknown[0]!r} of {target!r} is not an interval; use "
+                              + ", ".join(map(repr, INTERVAL_MONTHS)))
     return errors
 
 

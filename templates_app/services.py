@@ -12,7 +12,8 @@ from bcp_site.errors import ServiceError
 from .models import SectionDefinition, Template
 from .schema import TemplateSchemaError, template_sections, validate_template_schema
 
-FILE_KEYS = {"name", "version", "description", "sections", "readiness"}
+FILE_KEYS = {"name", "version", "description", "sections", "readiness", "roles"}
+SCHEMA_KEYS = ("readiness", "roles", "sections")  # what of a file goes to schema_json
 
 
 def template_in_use(template: Template) -> bool:
@@ -114,8 +115,9 @@ def template_export(*, template: Template) -> dict[str, Any]:
         "description": template.description,
         "sections": sections,
     }
-    if (template.schema_json or {}).get("readiness"):
-        data["readiness"] = template.schema_json["readiness"]
+    for key in ("readiness", "roles"):
+        if (template.schema_json or {}).get(key):
+            data[key] = template.schema_json[key]
     return data
 
 
@@ -146,8 +148,8 @@ def template_file_errors(data) -> list[str]:
 
 
 def _file_schema(data: dict) -> dict:
-    """The `schema_json` an import file describes: its sections and readiness declaration."""
-    return {key: data[key] for key in ("readiness", "sections") if key in data}
+    """The `schema_json` an import file describes: its sections, readiness declaration and roles."""
+    return {key: data[key] for key in SCHEMA_KEYS if key in data}
 
 
 def template_import(*, data: dict, replace: bool = False, actor=None, org=None) -> tuple[Template, bool]:

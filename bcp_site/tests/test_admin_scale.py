@@ -146,6 +146,30 @@ def _task_results(world, n):
     )
 
 
+def _exercises(world, n):
+    from plans.models import Exercise
+
+    now = timezone.now()
+    return Exercise.objects.bulk_create(
+        Exercise(plan=world.plan, version=world.plan.current_version, exercise_type="tabletop",
+                 title=f"Drill {next(_seq)}", scenario="wide " * 400, scheduled_on=now.date(),
+                 facilitator_user=world.owner, created_at_utc=now)
+        for _ in range(n)
+    )
+
+
+def _findings(world, n):
+    from plans.models import Finding
+
+    now = timezone.now()
+    [exercise] = _exercises(world, 1)
+    Finding.objects.bulk_create(
+        Finding(plan=world.plan, exercise=exercise, description=f"Finding {next(_seq)}", severity="low",
+                owner_user=world.owner, due_on=now.date(), raised_at_utc=now)
+        for _ in range(n)
+    )
+
+
 def _reviews(world, n):
     now = timezone.now()
     Review.objects.bulk_create(
@@ -184,6 +208,8 @@ BUILDERS = {
     "plans.ChangeLogMap": _changes,
     "plans.Notification": _notifications,
     "plans.IssuedFile": _issued_files,
+    "plans.Exercise": _exercises,
+    "plans.Finding": _findings,
     "templates_app.Template": lambda w, n: Template.objects.bulk_create(
         Template(name=f"Scale template {next(_seq)}", schema_json=SMALL_SCHEMA) for _ in range(n)),
     "templates_app.SectionDefinition": lambda w, n: SectionDefinition.objects.bulk_create(

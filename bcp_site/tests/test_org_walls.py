@@ -13,8 +13,10 @@ method the page never takes, refused before anything is looked up), a redirect t
 for anonymous visitors and, on admin pages, for people who are not staff, 400 from the email
 link pages (their answer to a link that is not valid for its holder); an admin action on
 Zulu's id must answer exactly as the same action on an id that does not exist.
-Matrix 2: inside Alpha, a viewer changes nothing, a reviewer changes nothing but their own
-decisions, nobody reverts workflow state or evidence from history, and history stays readable.
+Matrix 2: inside Alpha, a viewer and an auditor change nothing, a reviewer changes nothing but
+their own decisions, nobody reverts workflow state or evidence from history, and history stays
+readable. The auditor reads every page and download a viewer reads, the KPI pages, and every
+admin page of what they may view (read-only).
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ pytestmark = pytest.mark.django_db
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REDIRECTS = (301, 302, 303, 307, 308)
-CROSS_ROLES = ["viewer", "editor", "reviewer", "bcp_admin", "orgless_staff", "anonymous"]
+CROSS_ROLES = ["viewer", "editor", "reviewer", "bcp_admin", "auditor", "orgless_staff", "anonymous"]
 # Workflow state and evidence: never reverted from history (invariant 7), by anyone.
 NO_REVERT_MODELS = [
     "plans.Plan", "plans.PlanVersion", "reviews.Review", "reviews.Ack", "plans.Attachment", "plans.Audit",
-    "templates_app.Template", "templates_app.SectionDefinition",
+    "templates_app.Template", "templates_app.SectionDefinition", "plans.Exercise", "plans.Finding",
 ]
-REVERT_ROLES = ["viewer", "editor", "reviewer", "bcp_admin", "orgless_staff", "superuser"]
+REVERT_ROLES = ["viewer", "editor", "reviewer", "bcp_admin", "auditor", "orgless_staff", "superuser"]
 
 
 def _storage_settings(location) -> dict:
@@ -242,13 +244,14 @@ def test_own_pages_never_list_the_other_organisation(world, role):
 # --- matrix 2: inside the organisation ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["viewer", "reviewer"])
+@pytest.mark.parametrize("role", ["viewer", "reviewer", "auditor"])
 def test_viewer_and_reviewer_change_nothing_in_their_organisation(world, role):
     """Every URL filled with Alpha's own rows, GET and POST: nothing changes.
 
     The reviewer has no pending review of their own here (Alpha's pending review is
     reviewer2's), and both have acknowledged the approved version already, so none of
-    their requests is a change they may make.
+    their requests is a change they may make. The auditor (staff, every view permission)
+    may make none at all: not even an acknowledgement.
     """
     user = user_for(world, role)
     # Pages naming no row (lists, add forms, pickers) were requested by the same person in the
@@ -352,7 +355,7 @@ def test_nobody_reverts_workflow_or_evidence_from_history(world, label):
     assert not problems, f"Reverting a {label} from history:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("role", ["reviewer", "bcp_admin"])
+@pytest.mark.parametrize("role", ["reviewer", "bcp_admin", "auditor"])
 def test_history_of_own_rows_stays_readable(world, role):
     user = user_for(world, role)
     client = Client(raise_request_exception=False)
@@ -373,3 +376,59 @@ def test_history_of_own_rows_stays_readable(world, role):
     if user.is_staff:
         assert checked, f"{role} may view no model: nothing was checked"
     assert not problems, f"History pages for {role}:\n" + "\n".join(problems)
+
+
+# --- the auditor reads everything ---------------------------------------------------------------
+
+
+def _statuses(world, role) -> dict[str, int]:
+    """url -> status of every site GET of the matrix against Alpha's rows, made by `role`."""
+    seen: dict[str, int] = {}
+
+    def judge(call, response, text, sweep, describe, previous):
+        own_judge(user_for(world, role))(call, response, text, sweep, describe, previous)
+        # An email link's URL names the person it was made for: compare those by page.
+        seen[call.endpoint.label if call.target.is_token else call.url] = response.status_code
+
+    sweep = ws.sweep_requests(world, world.alpha, role, user_for(world, role), cross=False, judge=judge,
+                              keep=lambda call: call.method == "GET" and not call.endpoint.is_admin)
+    assert not sweep.problems, ws.report(sweep)
+    return seen
+
+
+def test_auditor_reads_every_page_and_download_of_their_organisation(world):
+    """Every site page and download a viewer reads (plans, versions, exports, attachments, audit trails,
+    coverage and its CSV, changes, exercises...) answers the auditor too, and so do the KPI pages; every
+    admin list, change page and history of a model they may view answers 200, read-only."""
+    viewer, auditor = _statuses(world, "viewer"), _statuses(world, "auditor")
+    problems = [f"GET {url}: {auditor.get(url)} for the auditor, {status} for a viewer"
+                for url, status in sorted(viewer.items()) if status == 200 and auditor.get(url) != 200]
+    for name in ("kpi:dashboard", "kpi:snapshots_csv", "kpi:ack_coverage"):
+        if auditor.get(reverse(name)) != 200:
+            problems.append(f"GET {reverse(name)}: {auditor.get(reverse(name))} for the auditor")
+    assert sum(status == 200 for status in viewer.values()) > 30, "the viewer read little: the enumeration is broken"
+
+    user = world.alpha.auditor
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    read = 0
+    for model in admin.site._registry:
+        if not _may_view(user, model):
+            continue
+        opts = model._meta
+        pages = [reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")]
+        if not ws.is_shared(model):
+            obj = _revert_target(world, model)
+            pages += [reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]),
+                      reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk])]
+        for url in pages:
+            response = client.get(url)
+            read += 1
+            text = response.content.decode(errors="replace")
+            if response.status_code != 200:
+                problems.append(f"GET {url}: {response.status_code} for the auditor (expected 200)")
+            elif 'name="_save"' in text:
+                problems.append(f"GET {url}: offers the auditor a Save button")
+    assert read > 30, f"the auditor may view only {read} admin pages"
+    assert not problems, "The auditor cannot read:\n" + "\n".join(problems)
+

@@ -24,7 +24,8 @@ FIXTURES = Path(__file__).parent / "apt_packages"
 PATTERN = re.compile(
     r"^(lib(pango|pangoft2|harfbuzz|fontconfig|glib2[.]0|gobject)[-a-z0-9.+]*|fonts-dejavu[-a-z]*|fontconfig[-a-z]*"
     r"|poppler-utils|chromium[-a-z]*|python3([.][0-9]+)?-(dev|venv)|default-libmysqlclient-dev|libmariadb-dev[-a-z]*"
-    r"|pkgconf|pkg-config|build-essential|mariadb-(server|client)|redis-(server|tools)|libatomic1)$"
+    r"|pkgconf|pkg-config|build-essential|mariadb-(server|client)|redis-(server|tools)|libatomic1"
+    r"|libreoffice-writer-nogui)$"
 )
 RELEASES = {
     "bookworm": {"ID": "debian", "VERSION_ID": "12", "VERSION_CODENAME": "bookworm"},

@@ -39,6 +39,8 @@ from django.urls import URLResolver, get_resolver, resolve, reverse
 from django.urls.exceptions import Resolver404
 from django.urls.resolvers import RegexPattern
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.views.generic import RedirectView
 
 from bcp_site.testing import make_org, make_plan, make_template, make_user
@@ -111,6 +113,9 @@ class Side:
     section_key: str
     section: Any = None  # a section definition of an unused template of the organisation
     source: Any = None  # the user whose pages provide plausible POST data for this organisation
+    auditor: Any = None  # a BCP Auditor with staff status: reads everything of the organisation, changes nothing
+    exercise: Any = None  # a held exercise of the approved version, with results
+    finding: Any = None  # an open finding raised from it
     forms: dict = field(default_factory=dict)  # url -> parsed POST data (filled before any sweep)
 
     def objects_of(self, model):
@@ -134,6 +139,8 @@ class Side:
         preferred = {
             "plans.Organisation": lambda: self.org,
             "plans.Plan": lambda: self.plan,
+            "plans.Exercise": lambda: self.exercise,
+            "plans.Finding": lambda: self.finding,
             "plans.Membership": lambda: self.admin.membership,
             get_user_model()._meta.label: lambda: self.admin,
             "reviews.Review": lambda: self.pending_review,
@@ -160,6 +167,7 @@ class World:
             "editor": self.alpha.editor,
             "reviewer": self.alpha.reviewer,
             "bcp_admin": self.alpha.admin,
+            "auditor": self.alpha.auditor,
             "orgless_staff": self.orgless_staff,
             "superuser": self.superuser,
             "anonymous": None,
@@ -188,6 +196,7 @@ def build_side(label: str, prefix: str) -> Side:
     from plans.services import plan_prepare_edit, version_create
     from reviews.ack_records import ack_record
     from reviews.distribution import distribution_set
+    from reviews.kpi_snapshots import kpi_snapshot_take
     from reviews.services import plan_submit_for_review, review_approve
     from templates_app.models import SectionDefinition
     from templates_app.schema import template_sections
@@ -200,6 +209,7 @@ def build_side(label: str, prefix: str) -> Side:
     reviewer = make_user(org, username=f"{prefix}_reviewer", groups=["BCP Reviewer"], is_staff=True)
     reviewer2 = make_user(org, username=f"{prefix}_reviewer2", groups=["BCP Reviewer"], is_staff=True)
     admin_user = make_user(org, username=f"{prefix}_admin", groups=["BCP Admin"], is_staff=True)
+    auditor = make_user(org, username=f"{prefix}_auditor", groups=["BCP Auditor"], is_staff=True)
 
     plan = make_plan(org, owner, template=template, title=f"{label} continuity plan")
     contact = Contact.objects.create(
@@ -244,6 +254,9 @@ def build_side(label: str, prefix: str) -> Side:
         plan_prepare_edit(plan=locked, actor=owner)
     version_create(plan=plan, actor=owner, note=f"{label} third version")
     plan.refresh_from_db()
+    exercise, finding = _exercise_with_finding(label, plan, owner, viewer)
+
+    kpi_snapshot_take(day=timezone.localdate(), org_ids=[org.pk])  # the organisation's KPI rows of today
 
     review_plan = make_plan(org, owner, template=template, title=f"{label} review plan")
     [pending] = plan_submit_for_review(plan=review_plan, actor=owner, reviewers=[reviewer2])
@@ -263,8 +276,31 @@ def build_side(label: str, prefix: str) -> Side:
         reviewer=reviewer, reviewer2=reviewer2, admin=admin_user, plan=plan, review_plan=review_plan,
         decided_review=decided, pending_review=pending, contact=contact, process=process, risk=risk,
         attachment=attachment, change_record=change_record, approved_number=approved.version_number,
-        section_key=template_sections(template)[0]["key"], source=admin_user, section=section,
+        section_key=template_sections(template)[0]["key"], source=admin_user, section=section, auditor=auditor,
+        exercise=exercise, finding=finding,
     )
+
+
+def _exercise_with_finding(label: str, plan: Plan, owner, participant):
+    """A held exercise of the plan with its results and participants, and an open finding raised from it."""
+    from plans.exercises import exercise_hold, exercise_plan, exercise_results_record
+    from plans.findings import finding_raise
+
+    today = timezone.localdate()
+    exercise = exercise_plan(plan=plan, actor=owner, values={
+        "title": f"{label} ransomware tabletop", "exercise_type": "tabletop", "scenario": f"{label} files encrypted",
+        "scheduled_on": today, "facilitator_user": owner, "external_participants": f"{label} supplier liaison",
+    }, objectives=[f"{label} call tree works"], participants=[participant])
+    exercise = exercise_hold(exercise=exercise, actor=owner, held_on=today)
+    processes = exercise.version.content_json.get("processes") or []
+    exercise = exercise_results_record(
+        exercise=exercise, actor=owner, summary=f"{label} lessons",
+        objectives={o.pk: ("partly_met", f"{label} notes") for o in exercise.objectives.all()},
+        recoveries={p["id"]: (90, f"{label} restore") for p in processes},
+    )
+    finding = finding_raise(exercise=exercise, actor=owner, description=f"{label} call tree is stale",
+                            severity="high", owner=owner, due_on=today)
+    return exercise, finding
 
 
 def build_world() -> World:
@@ -575,10 +611,18 @@ def _param_values(endpoint: Endpoint, name: str, side: Side, user, other_params:
         return [(side.section_key, True, side.plan)]
     if name == "kind" and "kind" not in dict(endpoint.default_args):
         return [("pdf", False, None), ("docx", False, None)]
+    if name == "exercise_id":
+        return [(side.exercise.pk, True, side.exercise)]
+    if name == "finding_id":
+        return [(side.finding.pk, True, side.finding)]
     if name == "attachment_id":
         return [(side.attachment.pk, True, side.attachment)]
     if name == "plan_id":
         return [(side.plan.pk, True, side.plan)]
+    if name == "uidb64":
+        # The person part of a password-reset link (Django's): with the link's `token` below, a
+        # link that is not valid for it, which the reset page refuses like a bad email link (400).
+        return [(urlsafe_base64_encode(force_bytes(user.pk)), True, None)]
     if name == "token":
         # A genuine signed link naming the person and this organisation's approved plan version:
         # a person outside the plan's organisation must be refused (invariant 6, email links).

@@ -8,6 +8,7 @@ One job per module:
   with the hash checked;
 - `pending`: files not issued yet are rendered by a background task; "being prepared" until then;
 - `tasks`: the task itself (Django's tasks API);
+- `report`: an exercise's after-action report (rendered by a task, issued once like the exports);
 - `verify`: which issued file is this (the verify page and `manage.py verify_export`).
 
 Callers import from `plans.exports`; the names below are its public API.
@@ -42,13 +43,25 @@ from .render import (
     render_pdf,
     version_approval,
 )
+from .report import (
+    ReportState,
+    exercise_report_enqueue,
+    exercise_report_find,
+    exercise_report_read,
+    exercise_report_state,
+    exercise_report_store,
+    render_exercise_report,
+    report_filename,
+)
 from .verify import ExportMatch, export_find, hash_stream
 
 __all__ = [
     "CONTENT_TYPES", "CONTROLLED_COPY", "DOCX", "EXPORT_KIND", "ISSUED_KIND", "KIND_LABELS", "KINDS",
-    "NOT_APPROVED", "PDF", "RENDERERS", "Approval", "ExportMatch", "FileState", "export_context", "export_filename",
-    "export_find", "format_utc", "hash_stream", "issued_file_find", "issued_file_read", "markings_up_to",
-    "render_docx", "render_pdf", "sha256_bytes", "version_approval", "version_export_store",
+    "NOT_APPROVED", "PDF", "RENDERERS", "Approval", "ExportMatch", "FileState", "ReportState", "export_context",
+    "export_filename", "export_find", "exercise_report_enqueue", "exercise_report_find", "exercise_report_read",
+    "exercise_report_state", "exercise_report_store", "format_utc", "hash_stream", "issued_file_find",
+    "issued_file_read", "markings_up_to", "render_docx", "render_exercise_report", "render_pdf", "report_filename",
+    "sha256_bytes", "version_approval", "version_export_store",
     "version_exports_enqueue", "version_exports_store", "version_file_issue", "version_file_request",
     "version_marking",
 ]

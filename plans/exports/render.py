@@ -37,6 +37,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from bcp_site.text import display_name
 from templates_app.schema import is_empty, template_sections
 from templates_app.values import display_value, format_minutes, reference_names, table_display
 
@@ -109,12 +110,6 @@ class Approval:
 
 
 NOT_APPROVED = Approval(approved=False)
-
-
-def _user_name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
 
 
 def version_approval(version: PlanVersion) -> Approval:
@@ -214,7 +209,7 @@ def _export_context(version: PlanVersion, marking: str | None) -> dict[str, Any]
         history.append({
             "number": row.version_number,
             "authored": format_utc(row.authored_at_utc),
-            "author": _user_name(row.authored_by_user),
+            "author": display_name(row.authored_by_user),
             "note": row.summary_change_note or "",
             "approved": format_utc(row.approved_at_utc, with_time=False),
         })
@@ -246,7 +241,7 @@ def _export_context(version: PlanVersion, marking: str | None) -> dict[str, Any]
         "template_name": str(template),
         "version_number": version.version_number,
         "authored": format_utc(version.authored_at_utc),
-        "author": _user_name(version.authored_by_user),
+        "author": display_name(version.authored_by_user),
         "change_note": version.summary_change_note or "",
         "approval": approval,
         "marking": marking.value,

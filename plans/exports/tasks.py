@@ -7,9 +7,16 @@ database queue, RQ on Redis, or the immediate backend that runs them at once.
 from django_tasks import task
 
 from .pending import issued_file_task_run
+from .report import exercise_report_task_run
 
 
 @task()
 def issue_version_file(version_id: int, kind: str) -> str:
     """Render, store and record the `kind` ("pdf"/"docx") file of a version in its marking now."""
     return issued_file_task_run(version_id=version_id, kind=kind)
+
+
+@task()
+def issue_exercise_report(exercise_id: int) -> str:
+    """Render, store and record the after-action report of a reported exercise (once)."""
+    return exercise_report_task_run(exercise_id=exercise_id)

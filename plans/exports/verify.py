@@ -1,13 +1,18 @@
-"""Which issued file is this? The verify page and `manage.py verify_export` ask the issued-file table only."""
+"""Which issued file is this? The verify page and `manage.py verify_export` ask the issued-file table only.
+
+Plan exports (a version's PDF or DOCX) and exercises' after-action reports are both found.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from ..models import IssuedFile, PlanVersion
 from .issued import EXPORT_KIND
-from .render import KIND_LABELS, Approval, format_utc, version_approval
+from .render import KIND_LABELS, NOT_APPROVED, Approval, format_utc, version_approval
 
 Marking = IssuedFile.Marking
 
@@ -15,12 +20,16 @@ Marking = IssuedFile.Marking
 @dataclass(frozen=True)
 class ExportMatch:
     issued: IssuedFile
-    version: PlanVersion
+    version: PlanVersion | None  # None for an exercise's after-action report
     approval: Approval
 
     @property
+    def is_report(self) -> bool:
+        return self.issued.kind == IssuedFile.Kind.EXERCISE_REPORT
+
+    @property
     def kind(self) -> str:
-        return EXPORT_KIND[self.issued.kind]
+        return "pdf" if self.is_report else EXPORT_KIND[self.issued.kind]
 
     @property
     def kind_label(self) -> str:
@@ -30,8 +39,20 @@ class ExportMatch:
     def plan(self):
         return self.issued.plan
 
+    @property
+    def link(self) -> tuple[str, str]:
+        """(URL, words) of the page the file belongs to: its version's, or its exercise's."""
+        if self.is_report:
+            return self.issued.exercise.get_absolute_url(), f"Open the exercise “{self.issued.exercise.title}”"
+        return self.version.get_absolute_url(), f"Open version {self.version.version_number}"
+
     def describe(self) -> str:
         """What the file is, as issued, and (for an approved file) whether it is still the plan in force."""
+        if self.is_report:
+            exercise = self.issued.exercise
+            held = f", held on {exercise.held_on:%Y-%m-%d}" if exercise.held_on else ""
+            return (f"This is the after-action report of the exercise \u201c{exercise.title}\u201d of plan "
+                    f"\u201c{self.plan.title}\u201d{held}. Issued {format_utc(self.issued.issued_at_utc)}.")
         approved_on = format_utc(self.approval.at_utc, with_time=False) if self.approval.approved else ""
         marking = self.issued.marking
         if marking == Marking.APPROVED:
@@ -46,6 +67,16 @@ class ExportMatch:
             text += " A later version of the plan has been approved since."
         issued_on = format_utc(self.issued.issued_at_utc)
         return f"{text} Issued {issued_on}."
+
+    def public_description(self) -> str:
+        """What anyone holding the file learns (the verify page without signing in): which file of which
+        plan and version it is, and the day it was issued; nothing about approvals or people."""
+        issued_on = format_utc(self.issued.issued_at_utc, with_time=False)
+        if self.is_report:
+            return (f"This is the after-action report of the exercise \u201c{self.issued.exercise.title}\u201d of "
+                    f"plan \u201c{self.plan.title}\u201d, issued on {issued_on}.")
+        return (f"This is the {self.kind_label} of plan \u201c{self.plan.title}\u201d, version "
+                f"{self.version.version_number}, issued on {issued_on}.")
 
 
 def hash_stream(chunks) -> str:
@@ -65,12 +96,15 @@ def export_find(*, digest: str, organisation=None, all_organisations: bool = Fal
     digest = (digest or "").strip().lower()
     if len(digest) != 64:
         return None
-    files = IssuedFile.objects.filter(sha256=digest, version__isnull=False).select_related("plan__org", "version")
+    files = (IssuedFile.objects.filter(sha256=digest).filter(Q(version__isnull=False) | Q(exercise__isnull=False))
+             .select_related("plan__org", "version", "exercise"))
     if not all_organisations:
         if organisation is None:
             return None
         files = files.filter(plan__org=organisation)
-    issued = files.defer("version__content_json").order_by("pk").first()
+    issued = files.defer("version__content_json", "plan__draft_content_json").order_by("pk").first()
     if issued is None:
         return None
+    if issued.version is None:  # an exercise's report
+        return ExportMatch(issued=issued, version=None, approval=NOT_APPROVED)
     return ExportMatch(issued=issued, version=issued.version, approval=version_approval(issued.version))

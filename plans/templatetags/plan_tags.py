@@ -13,7 +13,7 @@ from django import template
 
 from templates_app.values import format_minutes
 
-from ..audit_actions import audit_action_label, audit_sentence
+from ..audit_actions import audit_action_label
 from ..charts import recovery_chart_svg, risk_heatmap
 from ..models import Process, Risk
 from ..risk import IMPACT_SCORES, LIKELIHOOD_SCORES
@@ -68,12 +68,6 @@ def risk_score(risk):
 def audit_action(action):
     """The action in words (plans.audit_actions)."""
     return audit_action_label(action)
-
-
-@register.filter
-def audit_summary(details, action=""):
-    """An audit row's details as sentences (plans.audit_actions.audit_sentence)."""
-    return audit_sentence(action, details)
 
 
 @register.inclusion_tag("plans/includes/risk_heatmap.html")

@@ -1,6 +1,7 @@
 """An editor works on a plan in a real browser (Debian's Chromium), without JavaScript tricks."""
 
 import pytest
+from django.urls import reverse
 
 from bcp_site.pytest_plugin import browser_login
 from plans.models import Plan
@@ -80,7 +81,7 @@ def test_editor_creates_fills_and_saves_a_revision(browser_page, org, editor, me
     page.goto(page.base_url + plan.get_absolute_url())
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.shot("plans-detail-375px")
-    page.goto(page.base_url + "/")
+    page.goto(page.base_url + reverse("plans:plan_list"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert "Head office continuity" in page.locator("table.plan-list").inner_text()
     page.shot("plans-list-375px")

@@ -22,7 +22,7 @@ from bcp_site.testing import make_plan
 from plans.changes import changes_import
 from plans.models import ChangeLogMap, ChangeRecord, Plan
 from plans.panels import changes_panel
-from plans.selectors import annotate_review_needed
+from plans.plan_facts import plan_facts_approved
 from plans.tests.test_changes_import import change_doc
 
 pytestmark = pytest.mark.django_db
@@ -31,10 +31,11 @@ APPROVED_AT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def approve(plan: Plan, at: datetime = APPROVED_AT) -> Plan:
-    Plan.objects.filter(pk=plan.pk).update(
-        status=Plan.Status.APPROVED, approved_at_utc=at, approved_version=plan.current_version
-    )
+    """Approve as the approval service records it (its stored facts included), at a chosen time."""
     plan.refresh_from_db()
+    plan.status, plan.approved_at_utc, plan.approved_version = Plan.Status.APPROVED, at, plan.current_version
+    facts = plan_facts_approved(plan, plan.current_version)
+    plan.save(update_fields=["status", "approved_at_utc", "approved_version", *facts])
     return plan
 
 
@@ -59,7 +60,7 @@ def render_panel(plan: Plan, user) -> str:
 # --- review needed -------------------------------------------------------------------------
 
 
-def test_review_needed_annotation(org, owner, template):
+def test_review_needed_is_stored_when_a_change_after_the_approval_is_linked(org, owner, template):
     before = approve(make_plan(org, owner, template=template, title="Change before approval"))
     link(before, occurred_at=APPROVED_AT - timedelta(minutes=1))
     after = approve(make_plan(org, owner, template=template, title="Change after approval"))
@@ -69,10 +70,8 @@ def test_review_needed_annotation(org, owner, template):
     quiet = approve(make_plan(org, owner, template=template, title="No changes"))
     assert quiet.approved_at_utc
 
-    with CaptureQueriesContext(connection) as queries:
-        flags = dict(annotate_review_needed(Plan.objects.all()).values_list("title", "review_needed"))
+    flags = dict(Plan.objects.values_list("title", "review_needed"))
 
-    assert len(queries) == 1
     assert flags == {
         "Change before approval": False, "Change after approval": True, "Never approved": False, "No changes": False,
     }
@@ -81,9 +80,9 @@ def test_review_needed_annotation(org, owner, template):
 def test_new_approval_clears_review_needed(plan):
     approve(plan)
     link(plan, occurred_at=APPROVED_AT + timedelta(hours=1))
-    assert annotate_review_needed(Plan.objects.filter(pk=plan.pk)).get().review_needed is True
+    assert Plan.objects.get(pk=plan.pk).review_needed is True
     approve(plan, at=APPROVED_AT + timedelta(days=1))
-    assert annotate_review_needed(Plan.objects.filter(pk=plan.pk)).get().review_needed is False
+    assert Plan.objects.get(pk=plan.pk).review_needed is False
 
 
 # --- the panel on the plan page ------------------------------------------------------------

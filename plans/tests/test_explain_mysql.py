@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bcp_site.paging import OLDER, KeysetPaginator
 from bcp_site.testing import make_org, make_user
@@ -49,7 +50,7 @@ def world(template):
               actor_user=owner, at_utc=start + timedelta(minutes=i), details_json={"i": i})
         for org, owner in zip(orgs, owners, strict=True) for i in range(AUDIT_PER_ORG)
     )
-    # Linked changes for a share of the plans (the list's review-needed subquery reads them).
+    # Linked changes for a share of the plans, and half the plans flagged as needing review.
     records = ChangeRecord.objects.bulk_create(
         ChangeRecord(guid=str(uuid.uuid4()), occurred_at_utc=start + timedelta(hours=i), change_type="change",
                      summary=f"change {i}", content_hash="0" * 64, imported_at_utc=start) for i in range(400)
@@ -59,6 +60,7 @@ def world(template):
         ChangeLogMap(plan_id=plan_id, change_guid=records[i % 400].guid, change=records[i % 400],
                      imported_at_utc=start) for i, plan_id in enumerate(linked)
     )
+    Plan.objects.filter(id__in=Plan.objects.order_by("id").values_list("id", flat=True)[::2]).update(review_needed=True)
     with connection.cursor() as cursor:
         for table in ("bc_plan", "bc_audit", "bc_membership", "auth_user", "bc_change", "bc_change_log_map"):
             cursor.execute(f"ANALYZE TABLE {table}")
@@ -97,7 +99,8 @@ def test_plan_list_first_and_deep_pages_use_the_index(world):
     for filters, index in [
         ({}, "idx_bc_plan_org_updated"),
         ({"status": Plan.Status.APPROVED}, "idx_bc_plan_org_status"),
-        ({"owner_id": owner.pk}, "idx_bc_plan_owner"),
+        ({"owner_id": owner.pk}, None),  # one owner per organisation here: either index serves, no filesort
+        ({"review_needed": True}, "idx_bc_plan_org_drift"),
     ]:
         plans = plan_list_queryset(org.pk, **filters)
         paginator = KeysetPaginator(plans, keys=("updated_at", "id"), per_page=PER_PAGE)
@@ -125,3 +128,71 @@ def test_audit_pages_and_their_action_choices_use_the_index(world):
     shown = "\n".join(str(row) for row in rows)
     assert rows[0]["key"] == "idx_bc_audit_org_action_at", shown
     assert "filesort" not in (rows[0]["extra"] or "").lower() and rows[0]["type"] != "ALL", shown
+
+
+def test_the_navigation_counts_read_only_what_needs_the_person(world, template):
+    """The "needs me" counts (reviews.attention): every plan subquery starts from the owner's indexes."""
+    from reviews.attention import attention_counts
+
+    org = world["orgs"][1]
+    owner = make_user(org, username="attention-owner")
+    # As in life, few plans need their owner: a handful flagged, due or sent back among a thousand.
+    Plan.objects.bulk_create(
+        Plan(org=org, title=f"Owned {i}", status=Plan.Status.APPROVED if i >= 2 else Plan.Status.DRAFT,
+             template=template, owner_user=owner, draft_content_json={}, review_needed=2 <= i < 5,
+             changes_requested=i < 2, next_review_due=datetime(2026, 1, 1).date() if 5 <= i < 9 else None)
+        for i in range(1000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE bc_plan")
+        cursor.fetchall()
+    with CaptureQueriesContext(connection) as captured:
+        counts = attention_counts(owner)
+    assert counts.my_plans == 9
+    (query,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + query["sql"])
+        names = [column[0].lower() for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    shown = "\n".join(str(row) for row in rows)
+    # Subqueries alias their tables (U0, U1 ...): a plan row is one that may use the plan indexes.
+    plan_rows = [row for row in rows if "idx_bc_plan_owner" in (row["possible_keys"] or "")]
+    assert {row["key"] for row in plan_rows} == {
+        "idx_bc_plan_owner_review_due", "idx_bc_plan_owner_drift", "idx_bc_plan_owner_changes"}, shown
+    assert all(row["type"] != "ALL" for row in rows), shown
+
+
+def test_plan_list_review_date_filters_read_only_the_plans_they_list(world):
+    """"Review overdue" and "approved, review date ahead" (the KPI dashboard's links): a range of
+    idx_bc_plan_org_review_due, so only the plans with such a date are read, then sorted by update."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from plans.models import PlanVersion
+    from plans.selectors import REVIEW_IN_DATE, REVIEW_OVERDUE
+
+    org = world["orgs"][3]
+    today = dt.date(2026, 6, 1)
+    ids = list(Plan.objects.filter(org=org).order_by("id").values_list("id", flat=True))
+    owner = world["owners"][3]
+    template = Plan.objects.get(pk=ids[0]).template
+    versions = PlanVersion.objects.bulk_create(  # half the plans approved, as in life
+        PlanVersion(plan_id=plan_id, version_number=1, template=template, authored_by_user=owner,
+                    authored_at_utc=timezone.now(), content_json={}) for plan_id in ids[::2])
+    for version in versions:
+        Plan.objects.filter(pk=version.plan_id).update(approved_version=version)
+    Plan.objects.filter(id__in=ids[:20]).update(next_review_due=today - dt.timedelta(days=3))
+    Plan.objects.filter(id__in=ids[20:30]).update(next_review_due=today + dt.timedelta(days=30))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE bc_plan")
+        cursor.fetchall()
+    for review in (REVIEW_OVERDUE, REVIEW_IN_DATE):
+        plans = plan_list_queryset(org.pk, review=review, today=today)
+        paginator = KeysetPaginator(plans, keys=("updated_at", "id"), per_page=PER_PAGE)
+        rows = explain(paginator.page_query(None))
+        shown = "\n".join(str(row) for row in rows)
+        main = [row for row in rows if row["table"] == "bc_plan"]
+        assert main and main[0]["key"] == "idx_bc_plan_org_review_due", shown
+        assert main[0]["type"] == "range", shown
+        assert all(row["type"] != "ALL" for row in rows), shown

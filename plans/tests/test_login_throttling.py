@@ -107,7 +107,7 @@ def test_the_right_password_works_again_after_the_cool_off(owner):
     age_failures(16)
     client = Client()
     response = sign_in(client, "owner", PASSWORD)
-    assert response.status_code == 302 and response["Location"] == reverse("plans:plan_list")
+    assert response.status_code == 302 and response["Location"] == reverse("home:home")
     assert signed_in(client)
 
 

@@ -5,7 +5,7 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
 
-from bcp_site.testing import add_children, make_plan, make_user
+from bcp_site.testing import NAVIGATION_COUNTS, add_children, make_plan, make_user
 from plans.hooks import plan_page_context
 from plans.models import Audit, Contact, Plan, Process, Risk
 from plans.panels import changes_panel, files_panel
@@ -125,17 +125,13 @@ def test_list_is_sorted_by_last_update_and_paginated(client, org, owner, templat
     assert "Newer" in second and "Older" not in second
 
 
-def test_list_shows_status_and_review_needed_badges(client, plan, owner, monkeypatch):
-    from django.db.models import BooleanField, Value
-
-    from plans import selectors
-
+def test_list_shows_status_and_review_needed_badges(client, plan, owner):
     client.force_login(owner)
+    badge = 'title="A linked change happened after the last approval">Review needed</span>'
     page = client.get(reverse("plans:plan_list")).content.decode()
-    assert 'badge badge-draft">Draft' in page and "Review needed" not in page
-    monkeypatch.setattr(selectors, "annotate_review_needed",
-                        lambda qs: qs.annotate(review_needed=Value(True, output_field=BooleanField())))
-    assert "Review needed" in client.get(reverse("plans:plan_list")).content.decode()
+    assert 'badge badge-draft">Draft' in page and badge not in page
+    Plan.objects.filter(pk=plan.pk).update(review_needed=True)
+    assert badge in client.get(reverse("plans:plan_list")).content.decode()
 
 
 def test_create_plan_from_template_with_owner_from_the_organisation(client, owner, editor, outsider, template):
@@ -228,6 +224,8 @@ PLAN_DETAIL_QUERIES = (
     + 1  # latest versions (+ author)
     + 1  # latest audit entries (+ actor)
     + 2  # permissions of the user (user and group permissions, cached for the request)
+    + 2  # newest exercises (the testing section), open findings (+ owner): plans.exercises.exercises_panel
+    + NAVIGATION_COUNTS
 )
 
 
@@ -248,9 +246,10 @@ PLAN_LIST_QUERIES = (
     1    # session
     + 1  # user
     + 1  # the user's membership (the organisation's id)
-    + 1  # one page of plans + 1 row (+ active version, review_needed annotation); no count
+    + 1  # one page of plans + 1 row (+ active version); no count
     + 1  # the owners of the plans shown
     + 2  # permissions of the user (the "New plan" button; cached for the request)
+    + NAVIGATION_COUNTS
 )
 
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from bcp_site.testing import make_plan, make_template, make_user
+from bcp_site.testing import NAVIGATION_COUNTS, make_plan, make_template, make_user
 from plans.attachments import plan_delete
 from plans.models import Contact, Plan, SearchEntry
 from plans.search import _search_sql, search_entries
@@ -278,7 +278,7 @@ def test_search_reindex_refuses_bad_arguments():
 # Queries of the search page, whatever the data: 1 the session, 2 the user, 3 the membership
 # (the organisation), 4 the search itself (entries, plan titles and statuses in one statement),
 # 5-6 the person's permissions (user and group: the navigation's links).
-SEARCH_PAGE_QUERIES = 6
+SEARCH_PAGE_QUERIES = 6 + NAVIGATION_COUNTS
 
 
 def test_search_page_costs_the_same_queries_for_few_and_many_matches(client, org, owner, template, outsider,

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from plans.models import Audit, Contact, Membership, Organisation, Plan, PlanVersion, Process, Risk
 from plans.risk import risk_rating
+from plans.search import search_reindex
 from plans.services import contact_snapshot, process_snapshot, risk_snapshot
 from reviews.models import Ack, Review
 from templates_app.models import Template
@@ -271,6 +272,8 @@ def build_bench_data(scale: Scale, *, say=lambda line: None) -> dict:
         )
         for key in ("small", "crowd"):
             _acks(plans[key][0], people[key], now)
+    say("  search index (plans.search)")
+    search_reindex()
     return {
         "scale": scale.name,
         "orgs": {key: org.pk for key, org in orgs.items()},

@@ -63,6 +63,7 @@ def pages(info: dict, *, big_plans: int, crowd_people: int, small_plans: int) ->
     plan_list = reverse("plans:plan_list")
     admin_list = reverse("admin:plans_plan_changelist")
     audit = reverse("changes:org_audit")
+    home, search = reverse("home:home"), reverse("plans:search")
     User = get_user_model()
     ack_user = User.objects.get(pk=info["ack_user"])
     small_plan = Plan.objects.get(pk=plans["small"])
@@ -88,6 +89,11 @@ def pages(info: dict, *, big_plans: int, crowd_people: int, small_plans: int) ->
         Page("ack_link", "acknowledgement link page", reverse("acks:link", args=[token]), None),
         Page("audit_small", f"organisation audit, {small_plans:,} plans", audit, "small"),
         Page("audit_big", f"organisation audit, {big_plans:,} plans", audit, "big"),
+        Page("home_small", f"home (needs me), {small_plans:,} plans", home, "small"),
+        Page("home_big", f"home (needs me), {big_plans:,} plans", home, "big"),
+        # A word found in a few items of each organisation (risk "Threat 700-0", contact "Duty manager 700").
+        Page("search_small", f"search, {small_plans:,} plans", f"{search}?q=threat+700", "small"),
+        Page("search_big", f"search, {big_plans:,} plans", f"{search}?q=threat+700", "big"),
     ]
 
 

@@ -16,6 +16,8 @@ FLAT_PAIRS = [
     ("detail_crowd", "detail_small"),
     ("admin_big", "admin_small"),
     ("audit_big", "audit_small"),
+    ("home_big", "home_small"),
+    ("search_big", "search_small"),
 ]
 # (page, share of the admin login page's req/s it should reach): the "close to the ceiling" targets.
 TARGETS = [

@@ -564,5 +564,5 @@ def test_when_reconfirmation_is_due(plan, approved, review_date, due):
 
     plan.approved_at_utc = timezone.make_aware(datetime.combine(date.fromisoformat(approved), time(12)))
     content = {"maintenance": {"next_review": review_date}, "contacts": []}
-    version = PlanVersion(content_json=content)
+    version = PlanVersion(plan=plan, template=plan.template, content_json=content)
     assert contributors.reconfirmation_due_on(plan, version) == date.fromisoformat(due)

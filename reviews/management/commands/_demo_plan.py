@@ -72,6 +72,31 @@ DRAFT_RISK = ("Heatwave overheats the server room", "possible", "moderate",
 DRAFT_NOTE = "Heatwave risk added after the summer walkthrough; the alternate site has 40 seats now."
 APPROVED_NOTE = "Full plan after the annual business impact analysis and the tabletop exercise."
 
+# A tabletop exercise of the approved version, held HELD_DAYS_AGO days ago: objectives with their results,
+# recovery times achieved (process name, minutes, notes) and one finding, which the draft revision addresses.
+EXERCISE = {
+    "title": "Ransomware tabletop",
+    "type": "tabletop",
+    "scenario": "Monday 07:30: the file servers are encrypted and a ransom note is on every shared drive. "
+                "The order system still runs; nobody can open the call tree.",
+    "held_days_ago": 20,
+    "outsiders": "Northwind Recovery Services duty manager",
+    "objectives": [
+        ("Activate the plan within 30 minutes of the first report", "met", "Activated after 20 minutes."),
+        ("Reach every call-tree contact within an hour", "partly_met",
+         "Two mobile numbers were out of date; the call tree was only on the encrypted file server."),
+        ("Bring customer orders back within their RTO from offline backups", "met", ""),
+    ],
+    "recoveries": [
+        ("Customer order processing", 3 * H, "Restored from the immutable offsite backup."),
+        ("Customer support line", 3 * H, "The telephony failover needed a manual step nobody had written down."),
+    ],
+    "summary": "The team activated the plan quickly and the order system came back within its RTO. The call tree "
+               "let us down: it lived on the file server that was encrypted, and two numbers were stale.",
+    "finding": ("Keep an offline copy of the call tree with the incident lead and the deputy, and check the "
+                "numbers every month.", "high", 30),
+}
+
 
 def section_values(*, today: dt.date, users: dict[str, int], contacts: dict[str, int]) -> dict[str, dict[str, Any]]:
     """Section key -> field key -> value for the default template (stored shapes: minutes, ISO dates, ids)."""
@@ -217,12 +242,6 @@ def section_values(*, today: dt.date, users: dict[str, int], contacts: dict[str,
         },
         "testing": {
             "exercise_frequency": "six_monthly",
-            "exercises": [
-                {"date": day(-200), "kind": "walkthrough", "scope": "Call tree and activation",
-                 "outcome": "passed", "actions": ""},
-                {"date": day(-20), "kind": "tabletop", "scope": "Ransomware on the file servers",
-                 "outcome": "passed_with_actions", "actions": "Add offline copies of the call tree"},
-            ],
             "next_exercise": day(160),
         },
         "maintenance": {

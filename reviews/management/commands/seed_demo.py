@@ -1,11 +1,14 @@
 """Load demo data: an organisation, one user per role, and a full sample plan. Safe to run again.
 
 The sample plan is written through the services, as people would: every section, contacts,
-critical processes and risks; version 2 submitted and approved by a reviewer; then a draft
-revision (version 3) after it. A sample plan left empty by an earlier run is filled in place;
+critical processes and risks; version 2 submitted and approved by a reviewer; a tabletop exercise
+of it, held, with its results and a finding; then a draft revision (version 3) after it, which
+addresses the finding. A sample plan left empty by an earlier run is filled in place;
 one that has content already is left as it is. The command lives in `reviews` because it
 approves (reviews -> plans -> templates_app).
 """
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,6 +18,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from plans.exercises import exercise_hold, exercise_plan, exercise_results_record
+from plans.findings import finding_raise
 from plans.models import Membership, Organisation, Plan
 from plans.services import (
     ServiceError,
@@ -30,6 +35,7 @@ from templates_app.models import Template
 from templates_app.schema import template_sections, value_problem
 
 from . import _demo_plan as demo
+from ._demo_kpi import demo_kpi_history
 
 ORGANISATION = "Demo Organisation"
 PLAN_TITLE = "Head Office Business Continuity Plan"
@@ -40,6 +46,7 @@ DEMO_USERS = [
     ("reviewer", "demo-reviewer-pass", "BCP Reviewer", True, False, "Rita Reviewer"),
     ("reviewer2", "demo-reviewer2-pass", "BCP Reviewer", True, False, "Rob Reviewer"),
     ("viewer", "demo-viewer-pass", "BCP Viewer", False, False, "Vera Viewer"),
+    ("auditor", "demo-auditor-pass", "BCP Auditor", True, False, "Aude Auditor"),
 ]
 
 
@@ -89,13 +96,14 @@ def fill_sample_plan(plan: Plan, *, users: dict) -> str:
         # A template this demo does not know may ask for more: the plan stays a draft, filled.
         return f"not approved ({exc.message})"
     plan.refresh_from_db()
+    finding = _add_exercise(plan, users=users)
     _add_risk(plan, demo.DRAFT_RISK, users=users)
     if "recovery_strategies" in (plan.draft_content_json or {}):
         section = dict(plan.draft_content_json["recovery_strategies"])
         section["alternate_site_seats"] = 40
         plan_section_update(plan=plan, section_key="recovery_strategies", values=section, actor=editor,
                             expected_revision=None)
-    draft = revision_save(plan=plan, actor=editor, note=demo.DRAFT_NOTE)
+    draft = revision_save(plan=plan, actor=editor, note=demo.DRAFT_NOTE, findings=[finding])
     return f"version {version.version_number} approved, version {draft.version_number} a draft revision"
 
 
@@ -105,6 +113,28 @@ def _add_risk(plan: Plan, risk: tuple, *, users: dict) -> None:
         "threat": threat, "likelihood": likelihood, "impact": impact, "mitigation": mitigation,
         "owner_user": users[owner],
     })
+
+
+def _add_exercise(plan: Plan, *, users: dict):
+    """A tabletop exercise of the approved version, held, with its results and a finding; returns the finding."""
+    spec, editor, today = demo.EXERCISE, users["editor"], timezone.localdate()
+    held_on = today - timedelta(days=spec["held_days_ago"])
+    exercise = exercise_plan(plan=plan, actor=editor, values={
+        "title": spec["title"], "exercise_type": spec["type"], "scenario": spec["scenario"], "scheduled_on": held_on,
+        "facilitator_user": editor, "external_participants": spec["outsiders"],
+    }, objectives=[text for text, _result, _notes in spec["objectives"]],
+        participants=[users["viewer"], users["admin"]])
+    exercise = exercise_hold(exercise=exercise, actor=editor, held_on=held_on)
+    results = dict(zip(exercise.objectives.order_by("position").values_list("pk", flat=True),
+                       [(result, notes) for _text, result, notes in spec["objectives"]], strict=True))
+    process_ids = {p["name"]: p["id"] for p in exercise.version.content_json.get("processes") or []}
+    recoveries = {process_ids[name]: (minutes, notes) for name, minutes, notes in spec["recoveries"]
+                  if name in process_ids}
+    exercise_results_record(exercise=exercise, actor=editor, objectives=results, recoveries=recoveries,
+                            summary=spec["summary"])
+    description, severity, due_in_days = spec["finding"]
+    return finding_raise(exercise=exercise, actor=editor, description=description, severity=severity,
+                         owner=editor, due_on=today + timedelta(days=due_in_days))
 
 
 class Command(BaseCommand):
@@ -144,6 +174,7 @@ class Command(BaseCommand):
                 else:
                     plan_note = f"sample plan #{plan.pk} already there"
 
+        self.stdout.write(demo_kpi_history(org))
         login = settings.SITE_URL + reverse("login")
         self.stdout.write(f"Demo users (log in at {login}):")
         for username, password, group_name, staff, _superuser, _name in DEMO_USERS:
