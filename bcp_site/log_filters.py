@@ -37,6 +37,9 @@ class RefusalFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "status_code", None) != 403 or not isinstance(record.args, tuple):
             return True
+        if getattr(record, "refusal_named", False):  # a second filter on the same record (logging set up twice)
+            return True
+        record.refusal_named = True
         exception = record.exc_info[1] if record.exc_info else None
         reason = str(exception) if exception is not None else ""
         record.exc_info = None

@@ -20,6 +20,9 @@ urlpatterns = [
     path("", include("plans.file_urls")),  # files: exports, verification, attachments
     path("", include("plans.change_urls")),  # changes: linked changes, audit trail pages
     path("", include("plans.exercise_urls")),  # exercises: plan, hold, results, report; findings
+    path("", include("plans.incident_urls")),  # incidents: declare, activate, timeline, review; break-glass packs
+    path("", include("plans.vendor_urls")),  # vendors: the organisation's vendor register
+    path("", include("plans.collaborator_urls")),  # collaborators: a plan's co-authors, section owners, reviewers
     path("reviews/", include("reviews.urls")),  # reviews: submit, queue, decide
     path("ack/", include("reviews.ack_urls")),  # acks: acknowledgement links and coverage
     path("kpi/", include("reviews.kpi_urls")),  # kpi: the organisation's dashboard and snapshots

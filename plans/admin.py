@@ -29,7 +29,7 @@ from templates_app.values import display_value, reference_names
 
 from . import services
 from .admin_scoping import OrgScopedAdmin, OrgScopedHistoryAdmin, ScopedRawIdWidget, admin_organisation
-from .attachments import ALLOWED, attachment_delete, plan_delete, plans_delete
+from .attachments import ALLOWED, attachment_delete, plan_delete, plan_delete_refusal, plans_delete
 from .change_forms import ChangeUploadForm
 from .changes import changes_import
 from .forms import ContactForm, ProcessForm, RiskForm
@@ -275,6 +275,13 @@ class PlanAdmin(OrgScopedHistoryAdmin):
             )
             obj.pk, obj.org = plan.pk, plan.org
 
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, object_id)
+        refusal = plan_delete_refusal([obj.pk]) if obj is not None else None
+        if refusal is not None:  # said before Django lists the incident's rows as "protected objects"
+            return self.refused(request, f"Nothing was deleted. {refusal.message}", "change", object_id)
+        return super().delete_view(request, object_id, extra_context)
+
     def delete_model(self, request, obj):
         plan_delete(plan=obj, actor=request.user)  # stored attachments and exports go after commit
 
@@ -410,6 +417,14 @@ class ProcessAdminForm(ProcessForm):
     class Meta(ProcessForm.Meta):
         fields = ["plan", *ProcessForm.Meta.fields]
 
+    owner_org_id = None  # the admin user's organisation, set by ProcessAdmin.get_form (for a new process)
+
+    def __init__(self, *args, **kwargs):
+        # The vendors offered are those of the plan's organisation (the admin user's, when adding).
+        instance = kwargs.get("instance")
+        org_id = instance.plan.org_id if instance is not None and instance.pk else self.owner_org_id
+        super().__init__(*args, org_id=org_id, **kwargs)
+
 
 class RiskAdminForm(RiskForm):
     class Meta(RiskForm.Meta):
@@ -445,6 +460,17 @@ class ProcessAdmin(PlanRowAdmin):
     list_filter = ["impact_rating", organisation_box("plan__org")]
     search_fields = ["name", "description", "plan__title"]
     save_service, delete_service, id_kwarg = services.process_save, services.process_delete, "process_id"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        org = admin_organisation(request)
+        form_class.owner_org_id = org.pk if org is not None else None
+        return form_class
+
+    @admin.display(description="vendors it depends on")
+    def depends_on_vendors(self, obj):
+        """Shown when the form is read-only (the plan is in review or archived)."""
+        return ", ".join(link.vendor.name for link in obj.vendor_links.select_related("vendor")) or "—"
 
 
 @admin.register(Risk)
@@ -623,3 +649,5 @@ from . import outbox_admin  # noqa
 
 from . import issued_admin  # noqa: E402, F401 - issued files (and the task queue), read-only
 from . import exercise_admin  # noqa: E402, F401 - exercises (read-only) and findings (through plans.findings)
+from . import incident_admin  # noqa: E402, F401 - incidents and their timeline, read-only
+from . import vendor_admin  # noqa: E402, F401 - vendors, resources and collaborators (through their services)

@@ -31,7 +31,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from . import file_content
-from .models import Attachment, IssuedFile, Plan
+from .models import Attachment, IncidentActivation, IssuedFile, Plan
 from .services import ServiceError, audit_record, member_check, plan_edit_refusal
 from .storage import delete_files_on_commit
 
@@ -390,13 +390,39 @@ def plan_stored_paths(plan_ids) -> list[str]:
     return paths
 
 
+def plan_delete_refusal(plan_ids) -> ServiceError | None:
+    """Why these plans cannot be deleted, or None: a plan an incident activated is evidence of the response,
+    so it is archived, never deleted (one query; two when refused)."""
+    activated = sorted(set(IncidentActivation.objects.filter(plan_id__in=list(plan_ids))
+                           .values_list("plan_id", flat=True)))
+    if activated:
+        titles = list(Plan.objects.filter(pk__in=activated).order_by("title").values_list("title", flat=True)[:5])
+        names = ", ".join(f"“{title}”" for title in titles)
+        one = len(activated) == 1
+        it, was = ("it", "was") if one else ("they", "were")
+        return ServiceError(
+            f"{names} {was} activated for an incident, so {it} cannot be deleted: the incident's record points to "
+            f"{'it' if one else 'them'}. Archive {'it' if one else 'them'} instead.",
+            code="activated_by_incident",
+        )
+    return None
+
+
+def _refuse_if_activated(plan_ids) -> None:
+    refusal = plan_delete_refusal(plan_ids)
+    if refusal is not None:
+        raise refusal
+
+
 def plan_delete(*, plan: Plan, actor) -> None:
     """Delete a plan with everything that hangs off it, then its stored files after commit.
 
     The plan's audit rows go with it (they cascade, as the data model says), so the deletion
-    is recorded in the organisation's audit trail (`plan_deleted`, no plan).
+    is recorded in the organisation's audit trail (`plan_deleted`, no plan). A plan an incident
+    activated is refused (archive it instead).
     """
     member_check(plan=plan, actor=actor)
+    _refuse_if_activated([plan.pk])
     with transaction.atomic():
         paths = plan_stored_paths([plan.pk])
         plan_id, title, org = plan.pk, plan.title, plan.org
@@ -415,6 +441,7 @@ def plans_delete(*, queryset, actor) -> int:
         for plan in plans:
             member_check(plan=plan, actor=actor)
         ids = [plan.pk for plan in plans]
+        _refuse_if_activated(ids)
         paths = plan_stored_paths(ids)
         count = len(ids)
         plan_deleting.send(sender=Plan, plan_ids=ids, actor=actor)

@@ -27,6 +27,12 @@ _ACTIONS: dict[str, str] = {
     "risk_added": "Risk added",
     "risk_changed": "Risk changed",
     "risk_removed": "Risk removed",
+    "resource_added": "Resource added",
+    "resource_changed": "Resource changed",
+    "resource_removed": "Resource removed",
+    "collaborator_added": "Collaborator added",
+    "collaborator_changed": "Collaborator changed",
+    "collaborator_removed": "Collaborator removed",
     "version_created": "Version saved",
     "revision_started": "New revision started",
     "change_linked": "Change record linked",
@@ -42,6 +48,21 @@ _ACTIONS: dict[str, str] = {
     "finding_risk_accepted": "Finding's risk accepted",
     "finding_closed": "Finding closed by an approved version",
     "finding_reminders_sent": "Overdue findings: owners reminded by email",
+    # incidents
+    "incident_declared": "Incident declared",
+    "incident_plan_activated": "Plan activated for an incident",
+    "incident_event_added": "Incident timeline entry added",
+    "incident_process_disrupted": "Incident: process disrupted",
+    "incident_process_recovered": "Incident: process recovered",
+    "incident_stood_down": "Incident stood down",
+    "incident_review_saved": "Post-incident review written",
+    "incident_closed": "Incident closed: post-incident report issued",
+    "breakglass_downloaded": "Break-glass pack downloaded",
+    # vendors (the organisation's register) and what collaborators are told
+    "vendor_added": "Vendor added to the register",
+    "vendor_changed": "Vendor changed",
+    "vendor_removed": "Vendor removed from the register",
+    "review_date_notices_sent": "Review date approaching: section owners told by email",
     # files
     "attachment_uploaded": "Attachment uploaded",
     "attachment_deleted": "Attachment deleted",
@@ -95,14 +116,21 @@ FIELD_WORDS = {
     "facilitator_user": "facilitator", "external_participants": "participants from outside",
     "participants": "participants", "objectives": "objectives", "severity": "severity", "due_on": "due on",
     "status": "status", "reason": "reason", "findings": "findings addressed",
+    "vendors": "vendors", "vendor": "vendor", "kind": "kind", "process": "process",
+    "primary_source": "primary source", "alternate_source": "alternate source", "quantities": "quantities needed",
+    "service": "service", "contacts": "contacts", "contract_reference": "contract reference",
+    "recovery_minutes": "committed recovery time", "evidence_on": "last continuity evidence",
+    "criticality": "criticality", "sections": "sections", "resource": "resource",
 }
-_MINUTES = {"rto_minutes", "rpo_minutes", "mtpd_minutes"}
-_ROW_KINDS = ("contact", "process", "risk", "finding", "exercise")
+_MINUTES = {"rto_minutes", "rpo_minutes", "mtpd_minutes", "recovery_minutes"}
+_ROW_KINDS = ("contact", "process", "risk", "resource", "vendor", "finding", "exercise")
 
 
 def _value_words(field: str, value) -> str:
     from templates_app.values import format_minutes
 
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if value in (None, "", []):
         return "nothing"
     if field in PERSON_KEYS:

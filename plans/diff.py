@@ -2,11 +2,11 @@
 
 `version_diff(template, old_content, new_content)` compares two `content_json` dicts (or a
 version with the working copy + live-row snapshot) and returns one entry per template
-section or row list that changed, in template order, then contacts, processes, risks::
+section or row list that changed, in template order, then contacts, processes, resources, risks::
 
     [
       {
-        "key": "overview",              # section key, or "contacts" / "processes" / "risks"
+        "key": "overview",              # section key, or "contacts" / "processes" / "resources" / "risks"
         "title": "Plan overview",       # what the reader sees as the heading
         "kind": "section",              # "section" (template fields) or "list" (rows)
         "changes": [
@@ -23,7 +23,8 @@ section or row list that changed, in template order, then contacts, processes, r
 Values are display strings (`templates_app.values.display_value`; minutes as "4 h",
 likelihood as "3 Possible"). A field that was empty and now has a value is "added",
 the reverse "removed". An added row lists its values in `fields` with `old` empty, a
-removed row with `new` empty. An empty list means no differences.
+removed row with `new` empty. An empty list means no differences. A version written before resources
+were kept (no "resources" list) compares as having none.
 The include `plans/includes/version_diff.html` renders it (context variable `diff`);
 `written_diff_html` renders and caches it for two written versions (they never change).
 
@@ -42,7 +43,7 @@ from django.utils.safestring import SafeString, mark_safe
 from templates_app.schema import template_sections
 from templates_app.values import display_value, format_minutes
 
-from .models import Process, Risk
+from .models import Process, Resource, Risk
 from .plan_display import (
     FRAGMENT_SECONDS,
     fragment_key,
@@ -51,8 +52,9 @@ from .plan_display import (
     user_labels,
     version_identity,
 )
+from .resources import quantities_display
 
-LIST_TITLES = {"contacts": "Contacts", "processes": "Critical processes", "risks": "Risks"}
+LIST_TITLES = {"contacts": "Contacts", "processes": "Critical processes", "resources": "Resources", "risks": "Risks"}
 
 # (key in the snapshot dict, label, how to show it)
 _CONTACT_FIELDS = [("name", "Name", None), ("role", "Role", None), ("phone", "Phone", None),
@@ -62,12 +64,16 @@ _PROCESS_FIELDS = [("name", "Name", None), ("description", "Description", None),
                    ("rpo_minutes", "RPO (recovery point objective)", "minutes"),
                    ("mtpd_minutes", "MTPD (maximum tolerable period of disruption)", "minutes"),
                    ("impact_rating", "Impact", dict(Process.Impact.choices)),
-                   ("dependencies", "Dependencies", "list")]
+                   ("dependencies", "Dependencies", "list"), ("vendors", "Vendors", "vendors")]
+_RESOURCE_FIELDS = [("name", "Name", None), ("kind", "Kind", dict(Resource.Kind.choices)),
+                    ("process", "For process", None), ("primary_source", "Primary source", None),
+                    ("alternate_source", "Alternate source", None), ("quantities", "Needed over time", "quantities"),
+                    ("notes", "Notes", None)]
 _RISK_FIELDS = [("threat", "Threat", None), ("likelihood", "Likelihood", dict(Risk.Likelihood.choices)),
                 ("impact", "Impact", dict(Risk.Impact.choices)), ("rating", "Rating", dict(Risk.Rating.choices)),
                 ("mitigation", "Mitigation", None), ("owner", "Owner", None)]
 LIST_FIELDS = {"contacts": (_CONTACT_FIELDS, "name"), "processes": (_PROCESS_FIELDS, "name"),
-               "risks": (_RISK_FIELDS, "threat")}
+               "resources": (_RESOURCE_FIELDS, "name"), "risks": (_RISK_FIELDS, "threat")}
 
 
 def _empty(value: Any) -> bool:
@@ -90,6 +96,13 @@ def row_value_display(value: Any, how) -> str:
         return format_minutes(value)
     if how == "list":
         return ", ".join(str(v) for v in value)
+    if how == "vendors":  # the vendors a process depends on, with the recovery each committed to
+        return ", ".join(
+            f"{v.get('name', '')} ({format_minutes(v['recovery_minutes'])})"
+            if isinstance(v.get("recovery_minutes"), int) else str(v.get("name", ""))
+            for v in value if isinstance(v, dict))
+    if how == "quantities":
+        return quantities_display(value)
     if isinstance(how, dict):
         return str(how.get(value, value))
     return str(value)

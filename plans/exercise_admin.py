@@ -143,8 +143,8 @@ def accept_risk(modeladmin, request, queryset):
 class FindingAdmin(OrgScopedHistoryAdmin):
     """Findings: changed with `finding_update` (the page's service), their risk accepted with the action.
 
-    Raised from an exercise on its page; never added or deleted here. A finding that is done or
-    whose risk is accepted is read-only.
+    Raised from an exercise or an incident's review on their pages; never added or deleted here. A
+    finding that is done or whose risk is accepted is read-only.
     """
 
     org_field = "plan__org"
@@ -156,7 +156,8 @@ class FindingAdmin(OrgScopedHistoryAdmin):
     list_select_related = ["plan", "owner_user"]
     ordering = ["-id"]  # newest first, on the primary key
     raw_id_fields = ["owner_user"]
-    readonly_fields = ["plan", "exercise", "raised_by_user", "raised_at_utc", "addressed_by", "closed_at_utc",
+    readonly_fields = ["plan", "source_kind", "exercise", "incident",
+                       "raised_by_user", "raised_at_utc", "addressed_by", "closed_at_utc",
                        "closed_by_version", "risk_accepted_by_user", "risk_accepted_reason"]
 
     def has_add_permission(self, request, obj=None):

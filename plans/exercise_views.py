@@ -73,7 +73,7 @@ def get_finding_for_user(user, pk, finding_id, *, perm: str | None = None) -> Fi
     """The finding of plan `pk`, if the user's organisation owns the plan (else 404); 403 without `perm`."""
     plan = _plan(user, pk, perm=perm)
     finding = get_object_or_404(
-        plan.findings.select_related("exercise", "owner_user", "closed_by_version", "risk_accepted_by_user",
+        plan.findings.select_related("exercise", "incident", "owner_user", "closed_by_version", "risk_accepted_by_user",
                                      "raised_by_user").defer("closed_by_version__content_json"),
         pk=finding_id)
     finding.plan = plan
@@ -336,13 +336,14 @@ def finding_create(request, pk, exercise_id):
 def finding_list(request, pk):
     """A plan's findings, newest first (`?status=open`: only the open ones), pages of FINDINGS_PER_PAGE.
 
-    Queries: the plan, one page (+ owner, exercise), and the user's permissions.
+    Queries: the plan, one page (+ owner, exercise or incident), and the user's permissions.
     """
     plan = _plan(request.user, pk)
     only_open = request.GET.get("status") == "open"
-    rows = plan.findings.select_related("owner_user", "exercise").only(
+    rows = plan.findings.select_related("owner_user", "exercise", "incident").only(
         "id", "plan_id", "description", "severity", "status", "due_on", "owner_user__id", "owner_user__username",
         "owner_user__first_name", "owner_user__last_name", "exercise__id", "exercise__plan_id", "exercise__title",
+        "incident__id", "incident__title",
     )
     if only_open:
         rows = rows.filter(status__in=Finding.OPEN_STATUSES)

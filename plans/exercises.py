@@ -21,7 +21,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bcp_site.errors import ServiceError
-from templates_app.values import format_minutes
 
 from .models import (
     Exercise,
@@ -34,6 +33,7 @@ from .models import (
     PlanVersion,
 )
 from .plan_facts import exercise_due_on
+from .recovery import Outcome, int_or_none, minutes_text, recovery_outcome, snapshot_processes
 from .services import audit_record, member_check
 
 Status = Exercise.Status
@@ -42,28 +42,7 @@ EXERCISE_FIELDS = ("title", "exercise_type", "scenario", "scheduled_on", "facili
 MAX_OBJECTIVES = 50
 
 
-# --- recovery times against the version's snapshot ----------------------------------------------
-
-
-class Outcome:
-    """How a recovery time achieved compares with the objectives of the version exercised."""
-
-    MET = "met"  # back within the RTO
-    MISSED = "missed"  # after the RTO, within the MTPD (or no MTPD)
-    BREACHED = "breached"  # after the MTPD: longer than the organisation can tolerate
-    NO_OBJECTIVE = "no_objective"  # the version sets no RTO for the process
-
-    LABELS = {MET: "RTO met", MISSED: "RTO missed", BREACHED: "MTPD breached", NO_OBJECTIVE: "No objective"}
-
-
-def recovery_outcome(achieved: int, *, rto: int | None, mtpd: int | None) -> str:
-    """Met when `achieved` <= RTO; MTPD breached when `achieved` > MTPD (whatever the RTO); no
-    objective when there is no RTO (and the MTPD, if any, holds); else the RTO was missed."""
-    if mtpd is not None and achieved > mtpd:
-        return Outcome.BREACHED
-    if rto is None:
-        return Outcome.NO_OBJECTIVE
-    return Outcome.MET if achieved <= rto else Outcome.MISSED
+# --- recovery times against the version's snapshot (judged by plans.recovery) -----------------------
 
 
 @dataclass(frozen=True)
@@ -90,29 +69,15 @@ class RecoveryRow:
 
     @property
     def rto(self) -> str:
-        return _minutes(self.rto_minutes)
+        return minutes_text(self.rto_minutes)
 
     @property
     def mtpd(self) -> str:
-        return _minutes(self.mtpd_minutes)
+        return minutes_text(self.mtpd_minutes)
 
     @property
     def achieved(self) -> str:
-        return _minutes(self.achieved_minutes)
-
-
-def _minutes(value) -> str:
-    return "—" if value is None else format_minutes(value)
-
-
-def _int_or_none(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def snapshot_processes(version: PlanVersion) -> list[dict[str, Any]]:
-    """The critical processes of a version's snapshot, by name (reads `content_json` if deferred)."""
-    processes = [p for p in (version.content_json or {}).get("processes") or [] if isinstance(p, dict)]
-    return sorted(processes, key=lambda p: (str(p.get("name") or ""), _int_or_none(p.get("id")) or 0))
+        return minutes_text(self.achieved_minutes)
 
 
 def exercise_recoveries(exercise: Exercise, *, recorded: Iterable[ExerciseRecovery] | None = None) -> list[RecoveryRow]:
@@ -124,14 +89,14 @@ def exercise_recoveries(exercise: Exercise, *, recorded: Iterable[ExerciseRecove
     by_ref = {r.process_ref: r for r in recorded}
     rows = []
     for process in snapshot_processes(exercise.version):
-        ref = _int_or_none(process.get("id"))
+        ref = int_or_none(process.get("id"))
         if ref is None:
             continue
         done = by_ref.pop(ref, None)
         rows.append(RecoveryRow(
             process_ref=ref, name=str(process.get("name") or ""),
-            rto_minutes=_int_or_none(process.get("rto_minutes")),
-            mtpd_minutes=_int_or_none(process.get("mtpd_minutes")),
+            rto_minutes=int_or_none(process.get("rto_minutes")),
+            mtpd_minutes=int_or_none(process.get("mtpd_minutes")),
             achieved_minutes=done.achieved_minutes if done else None, notes=done.notes if done else "",
         ))
     for done in by_ref.values():
@@ -374,7 +339,7 @@ def exercise_results_record(*, exercise: Exercise, actor, objectives: dict[int, 
                 objective.result, objective.notes = result, notes
                 objective.save(update_fields=["result", "notes"])
                 changed_objectives += 1
-        processes = {_int_or_none(p.get("id")): p for p in snapshot_processes(locked.version)}
+        processes = {int_or_none(p.get("id")): p for p in snapshot_processes(locked.version)}
         recorded = {r.process_ref: r for r in locked.recoveries.all()}
         changed_processes = 0
         for ref, (minutes, notes) in recoveries.items():

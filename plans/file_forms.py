@@ -18,9 +18,9 @@ class AttachmentUploadForm(forms.Form):
 
 class VerifyExportForm(forms.Form):
     file = forms.FileField(
-        label="Exported PDF or DOCX",
-        help_text="The file is compared by its SHA-256 with the exports recorded for your organisation; "
+        label="Exported PDF, DOCX or break-glass file",
+        help_text="The file is compared by its SHA-256 with the files recorded for your organisation; "
         "it is not stored.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx,.html"}),
         error_messages={"required": "Choose the PDF or DOCX file to check.", "empty": "The file is empty."},
     )

@@ -1,6 +1,7 @@
 """Findings and the improvement loop (ISO 22301 10.1): raised, worked on, closed by an approved revision.
 
-A finding is raised from a held exercise (`finding_raise`). One that needs a plan change is
+A finding is raised from a held exercise (`finding_raise`) or from the post-incident review of a
+stood-down incident, against one of the plans it activated (`incident_finding_raise`). One that needs a plan change is
 ticked on the revision that addresses it: the save-revision page offers the plan's open
 findings (`findings_open`), and `plans.services.version_create` records the ticks with the
 version (`findings_tick`); without a choice, the ticks of the version it supersedes carry
@@ -30,7 +31,7 @@ from bcp_site.mail import RenderedEmail, render_email
 from bcp_site.text import display_name
 
 from .exercises import exercise_refusal
-from .models import Exercise, Finding, FindingTick, Membership, Notification, Plan, PlanVersion
+from .models import Exercise, Finding, FindingTick, Incident, Membership, Notification, Plan, PlanVersion
 from .outbox import dedupe_key, notification_queue
 from .services import audit_record, member_check
 
@@ -92,6 +93,40 @@ def finding_raise(*, exercise: Exercise, actor, description: str, severity: str,
         )
         audit_record(plan=plan, actor=actor, action="finding_raised", details={
             "finding": str(finding), "id": finding.pk, "exercise": locked.title, "severity": severity,
+            "owner": owner.get_username(), "due_on": due_on.isoformat(),
+        })
+    return finding
+
+
+def incident_finding_raise(*, incident: Incident, plan: Plan, actor, description: str, severity: str, owner,
+                           due_on: dt.date) -> Finding:
+    """Raise a finding from the post-incident review of a stood-down incident, against `plan`, one of the
+    plans it activated (the post-incident report, issued when the incident closes, lists it). Audits
+    `finding_raised` on the plan."""
+    description = _clean(description, severity, due_on)
+    with transaction.atomic():
+        locked_plan = Plan.objects.select_for_update().defer("draft_content_json").get(pk=plan.pk)  # the plan first
+        member_check(plan=locked_plan, actor=actor)
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        if locked.org_id != locked_plan.org_id or not locked.activations.filter(plan_id=locked_plan.pk).exists():
+            raise ServiceError("Findings of an incident are raised against a plan it activated.",
+                               code="plan_not_activated")
+        refusal = exercise_refusal(locked_plan)
+        if refusal is not None:
+            raise refusal
+        if locked.status != Incident.Status.STOOD_DOWN:
+            raise ServiceError(
+                "Findings are raised in the post-incident review, once the incident is stood down and until it "
+                f"closes; this one is {locked.get_status_display().lower()}.", code="invalid_transition",
+            )
+        _check_owner(locked_plan, owner)
+        finding = Finding.objects.create(
+            plan=locked_plan, source_kind=Finding.Source.INCIDENT, incident=locked, description=description,
+            severity=severity, owner_user=owner, due_on=due_on, status=Status.OPEN, raised_by_user=actor,
+            raised_at_utc=timezone.now(),
+        )
+        audit_record(plan=locked_plan, actor=actor, action="finding_raised", details={
+            "finding": str(finding), "id": finding.pk, "incident": locked.title, "severity": severity,
             "owner": owner.get_username(), "due_on": due_on.isoformat(),
         })
     return finding

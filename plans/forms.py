@@ -1,4 +1,4 @@
-"""Forms of the plan pages: create a plan, contacts, processes, risks, save a revision, list filters.
+"""Forms of the plan pages: create a plan, contacts, processes, risks, resources, save a revision, list filters.
 
 Every edit form carries the plan's `edit_revision` as it was when the form was opened;
 the service refuses the save if someone else saved in between (see `plans.services`).
@@ -15,10 +15,12 @@ from bcp_site.text import display_name
 from templates_app.models import Template
 from templates_app.values import format_duration_input, format_minutes, parse_duration
 
-from .models import Contact, Finding, Plan, Process, Risk
+from .models import Contact, Finding, Plan, Process, Resource, Risk, Vendor
 from .person_search import PersonField
+from .resources import quantities_parse, quantities_text
 from .selectors import REVIEW_IN_DATE, REVIEW_OVERDUE
 from .submissions import SubmissionTokenField
+from .vendors import vendors_for_org
 
 
 class EditRevisionForm(forms.Form):
@@ -93,6 +95,13 @@ class ContactForm(EditRevisionForm, forms.ModelForm):
         help_texts = {"phone": "Include the country code, e.g. +44 20 7946 0000."}
 
 
+class VendorChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, vendor):
+        if vendor.recovery_minutes is None:
+            return vendor.name
+        return f"{vendor.name} (recovers in {format_minutes(vendor.recovery_minutes)})"
+
+
 class ProcessForm(EditRevisionForm, forms.ModelForm):
     rto_minutes = DurationMinutesField(
         label="RTO (recovery time objective)",
@@ -110,16 +119,26 @@ class ProcessForm(EditRevisionForm, forms.ModelForm):
         label="Dependencies", required=False, widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Systems, suppliers or people this process needs: one per line.",
     )
+    depends_on_vendors = VendorChoiceField(
+        label="Vendors it depends on", queryset=Vendor.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="From the organisation's vendor register. A vendor whose committed recovery time is longer "
+                  "than this process's RTO is flagged.",
+    )
 
     class Meta:
         model = Process
         fields = ["name", "description", "rto_minutes", "rpo_minutes", "mtpd_minutes", "impact_rating"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, org_id=None, **kwargs):
+        """`org_id`: the plan's organisation, whose vendors are offered (None: no vendors offered)."""
         super().__init__(*args, **kwargs)
         if self.instance.pk and "dependencies" not in self.initial:
             self.initial["dependencies"] = "\n".join(str(d) for d in self.instance.dependencies_json or [])
+        self.fields["depends_on_vendors"].queryset = vendors_for_org(org_id)
+        if self.instance.pk and "depends_on_vendors" not in self.initial:
+            self.initial["depends_on_vendors"] = list(self.instance.vendor_links.values_list("vendor_id", flat=True))
 
     def clean_dependencies(self):
         lines = (line.strip() for line in self.cleaned_data.get("dependencies", "").splitlines())
@@ -144,6 +163,47 @@ class ProcessForm(EditRevisionForm, forms.ModelForm):
     def service_values(self) -> dict:
         values = {f: self.cleaned_data.get(f) for f in self.Meta.fields}
         values["dependencies_json"] = self.cleaned_data.get("dependencies") or []
+        if "depends_on_vendors" in self.fields:
+            values["vendors"] = list(self.cleaned_data.get("depends_on_vendors") or [])
+        return values
+
+
+class ResourceForm(EditRevisionForm, forms.ModelForm):
+    """A resource of a plan, with the quantities needed over time typed one per line."""
+
+    quantities_needed = forms.CharField(
+        label="Quantities needed over time", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='One line per time: how long into the disruption, then how many. For example "0: 2", '
+                  '"4h: 10", "1d: 25".',
+    )
+
+    class Meta:
+        model = Resource
+        fields = ["kind", "name", "process", "primary_source", "alternate_source", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "process": "The critical process it serves, if one (leave empty for the plan as a whole).",
+            "primary_source": "Where it normally comes from.",
+            "alternate_source": "Where it comes from if the primary source is lost.",
+        }
+
+    def __init__(self, *args, plan=None, **kwargs):
+        """`plan`: the plan whose processes are offered (None: the admin's choices are kept)."""
+        super().__init__(*args, **kwargs)
+        if plan is not None:
+            self.fields["process"].queryset = plan.processes.order_by("name", "id")
+        if self.instance.pk and "quantities_needed" not in self.initial:
+            self.initial["quantities_needed"] = quantities_text(self.instance.quantities.order_by("after_minutes"))
+
+    def clean_quantities_needed(self):
+        try:
+            return quantities_parse(self.cleaned_data.get("quantities_needed") or "")
+        except ValueError as error:
+            raise ValidationError(str(error), code="invalid") from None
+
+    def service_values(self) -> dict:
+        values = {f: self.cleaned_data.get(f) for f in self.Meta.fields}
+        values["quantities"] = self.cleaned_data.get("quantities_needed") or []
         return values
 
 

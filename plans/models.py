@@ -20,6 +20,19 @@ def _hash_ok(field: str, *, blank: bool) -> Q:
     return (Q(**{field: ""}) | valid) if blank else valid
 
 
+def cascade_keeping_checks(collector, field, sub_objs, using):
+    """CASCADE for a nullable column that a check constraint needs set (a finding's source, what an issued file
+    names): the rows are deleted before the row they point to, never set to NULL first.
+
+    Django's CASCADE first sets a nullable column to NULL on a database that cannot defer constraint
+    checks (MariaDB, MySQL), so that it may delete in any order; the row would then break its own check
+    (a finding without its source, an export without its plan) and the whole deletion would be refused.
+    Collected as a required column instead, the rows are ordered before their parent and deleted as they are.
+    """
+    collector.collect(sub_objs, source=field.remote_field.model, source_attr=field.name, nullable=False,
+                      fail_on_restricted=False)
+
+
 class Organisation(models.Model):
     """An organisation: the wall between tenants. Users see only their organisation's plans."""
 
@@ -404,6 +417,20 @@ class IssuedFileKind(models.TextChoices):
     PLAN_PDF = "plan_pdf", "Plan PDF"
     PLAN_DOCX = "plan_docx", "Plan DOCX"
     EXERCISE_REPORT = "exercise_report", "Exercise report PDF"
+    BREAKGLASS_HTML = "breakglass_html", "Break-glass pack (offline HTML)"
+    BREAKGLASS_PDF = "breakglass_pdf", "Break-glass pack PDF"
+    INCIDENT_REPORT = "incident_report", "Post-incident report PDF"
+    KPI_REPORT = "kpi_report", "KPI report"
+    EVIDENCE_PACK = "evidence_pack", "Evidence pack"
+
+
+# Files of a plan version (marked draft, approved or superseded as the version is when rendered).
+VERSION_FILE_KINDS = (IssuedFileKind.PLAN_PDF, IssuedFileKind.PLAN_DOCX, IssuedFileKind.BREAKGLASS_HTML,
+                      IssuedFileKind.BREAKGLASS_PDF, IssuedFileKind.EVIDENCE_PACK)
+# Files issued once, marked final: reports.
+FINAL_FILE_KINDS = (IssuedFileKind.EXERCISE_REPORT, IssuedFileKind.INCIDENT_REPORT, IssuedFileKind.KPI_REPORT)
+# Files of the organisation rather than of one plan: an incident may activate several plans, or none.
+ORG_FILE_KINDS = (IssuedFileKind.INCIDENT_REPORT, IssuedFileKind.KPI_REPORT)
 
 
 class IssuedFileMarking(models.TextChoices):
@@ -412,7 +439,7 @@ class IssuedFileMarking(models.TextChoices):
     DRAFT = "draft", "Draft (not approved)"
     APPROVED = "approved", "Approved"
     SUPERSEDED = "superseded", "Superseded"
-    FINAL = "final", "Final"  # an exercise's after-action report: issued once, when the exercise is reported
+    FINAL = "final", "Final"  # a report (exercise, incident, KPI): issued once
 
 
 class IssuedFile(models.Model):
@@ -429,25 +456,35 @@ class IssuedFile(models.Model):
     Marking = IssuedFileMarking
 
     kind = models.CharField("kind", max_length=20, choices=Kind.choices)
+    # Deleted with what they name (cascade_keeping_checks: never set to NULL first, which the checks refuse).
     org = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_column="org_id",
+        Organisation, on_delete=cascade_keeping_checks, null=True, blank=True, related_name="+", db_column="org_id",
         verbose_name="organisation",
     )
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="issued_files", db_column="plan_id")
-    # NULL for files that are not a version's (reports, packs).
+    # NULL for the organisation's files (ORG_FILE_KINDS: KPI reports, post-incident reports).
+    plan = models.ForeignKey(Plan, on_delete=cascade_keeping_checks, null=True, blank=True,
+                             related_name="issued_files", db_column="plan_id")
+    # NULL for files that are not a version's (reports).
     version = models.ForeignKey(
-        PlanVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="issued_files",
+        PlanVersion, on_delete=cascade_keeping_checks, null=True, blank=True, related_name="issued_files",
         db_column="version_id", verbose_name="version",
     )
     # The exercise of an after-action report (kind `exercise_report`); NULL for every other file.
     exercise = models.ForeignKey(
-        "Exercise", on_delete=models.CASCADE, null=True, blank=True, related_name="issued_files",
+        "Exercise", on_delete=cascade_keeping_checks, null=True, blank=True, related_name="issued_files",
         db_column="exercise_id", verbose_name="exercise",
+    )
+    # The incident of a post-incident report (kind `incident_report`); NULL for every other file.
+    incident = models.ForeignKey(
+        "Incident", on_delete=cascade_keeping_checks, null=True, blank=True, related_name="issued_files",
+        db_column="incident_id", verbose_name="incident",
     )
     marking = models.CharField("marking", max_length=20, choices=Marking.choices)
     sha256 = models.CharField("SHA-256", max_length=64)
     storage_path = models.CharField("storage path", max_length=500)
     size_bytes = models.BigIntegerField("size (bytes)")
+    edition = models.PositiveIntegerField(
+        "edition", default=1, help_text="Files issued once have edition 1; evidence packs count their builds.")
     issued_at_utc = models.DateTimeField("issued at")
     issued_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -466,22 +503,50 @@ class IssuedFile(models.Model):
         ]
         constraints = [
             # One file per version, kind and marking: the download looks it up by this key.
-            models.UniqueConstraint(fields=["version", "kind", "marking"], name="uq_bc_issued_file_version"),
+            # A version's file of a kind and marking is issued once; an evidence pack is built again on
+            # request, each build a new edition (1, 2, ...).
+            models.UniqueConstraint(fields=["version", "kind", "marking", "edition"], name="uq_bc_issued_file_version"),
+            models.CheckConstraint(condition=Q(edition__gte=1), name="ck_issued_file_edition_positive"),
+            models.CheckConstraint(condition=Q(kind=IssuedFileKind.EVIDENCE_PACK) | Q(edition=1),
+                                   name="ck_issued_file_one_edition"),
             models.CheckConstraint(condition=Q(kind__in=IssuedFileKind.values), name="ck_issued_file_kind_valid"),
             models.CheckConstraint(
                 condition=Q(marking__in=IssuedFileMarking.values), name="ck_issued_file_marking_valid"
             ),
             models.CheckConstraint(condition=_hash_ok("sha256", blank=False), name="ck_issued_file_sha256"),
             models.CheckConstraint(condition=Q(size_bytes__gte=0), name="ck_issued_file_size_non_negative"),
-            # One after-action report per exercise; a report names its exercise and no version, and is
-            # marked final; every other file names no exercise and is never marked final.
+            # One after-action report per exercise, naming its exercise; every other file names no exercise.
             models.UniqueConstraint(fields=["exercise", "kind"], name="uq_bc_issued_file_exercise"),
             models.CheckConstraint(
-                condition=Q(kind=IssuedFileKind.EXERCISE_REPORT, exercise__isnull=False, version__isnull=True,
-                            marking=IssuedFileMarking.FINAL)
-                | (~Q(kind=IssuedFileKind.EXERCISE_REPORT) & Q(exercise__isnull=True)
-                   & ~Q(marking=IssuedFileMarking.FINAL)),
+                condition=Q(kind=IssuedFileKind.EXERCISE_REPORT, exercise__isnull=False)
+                | (~Q(kind=IssuedFileKind.EXERCISE_REPORT) & Q(exercise__isnull=True)),
                 name="ck_issued_file_report_exercise",
+            ),
+            # One post-incident report per incident, naming its incident; every other file names no incident.
+            models.UniqueConstraint(fields=["incident", "kind"], name="uq_bc_issued_file_incident"),
+            models.CheckConstraint(
+                condition=Q(kind=IssuedFileKind.INCIDENT_REPORT, incident__isnull=False)
+                | (~Q(kind=IssuedFileKind.INCIDENT_REPORT) & Q(incident__isnull=True)),
+                name="ck_issued_file_incident",
+            ),
+            # Reports are marked final (issued once); a version's files never are.
+            models.CheckConstraint(
+                condition=Q(kind__in=FINAL_FILE_KINDS, marking=IssuedFileMarking.FINAL)
+                | (~Q(kind__in=FINAL_FILE_KINDS) & ~Q(marking=IssuedFileMarking.FINAL)),
+                name="ck_issued_file_final_marking",
+            ),
+            # A version's files name their version; reports name none.
+            models.CheckConstraint(
+                condition=Q(kind__in=VERSION_FILE_KINDS, version__isnull=False)
+                | (~Q(kind__in=VERSION_FILE_KINDS) & Q(version__isnull=True)),
+                name="ck_issued_file_version",
+            ),
+            # The organisation's files (KPI and post-incident reports) name the organisation and no plan;
+            # every other file names its plan.
+            models.CheckConstraint(
+                condition=Q(kind__in=ORG_FILE_KINDS, plan__isnull=True, org__isnull=False)
+                | (~Q(kind__in=ORG_FILE_KINDS) & Q(plan__isnull=False)),
+                name="ck_issued_file_plan",
             ),
         ]
 
@@ -489,9 +554,14 @@ class IssuedFile(models.Model):
         return f"{self.get_kind_display()} {self.sha256[:12]}… ({self.get_marking_display()})"
 
     def get_absolute_url(self) -> str:
-        """The version's page (reads the version unless it was selected with the row); a report's exercise."""
+        """The version's page (reads the version unless it was selected with the row); a report's exercise or
+        incident; the KPI dashboard for the organisation's KPI reports."""
         if self.exercise_id is not None:
             return reverse("exercises:exercise_detail", args=[self.plan_id, self.exercise_id])
+        if self.incident_id is not None:
+            return reverse("incidents:incident_detail", args=[self.incident_id])
+        if self.plan_id is None:
+            return reverse("kpi:dashboard")
         if self.version_id is None:
             return reverse("plans:plan_detail", args=[self.plan_id])
         return reverse("plans:version_detail", args=[self.plan_id, self.version.version_number])
@@ -713,6 +783,8 @@ class NotificationKind(models.TextChoices):
     DRIFT = "drift", "Drift alert"
     PASSWORD_RESET = "password_reset", "Password reset"
     FINDINGS_OVERDUE = "findings_overdue", "Overdue findings"
+    SECTION_CHANGED = "section_changed", "Owned sections changed in a revision"
+    REVIEW_DUE = "review_due", "Review date approaching"
     OTHER = "other", "Other"
 
 
@@ -1050,6 +1122,7 @@ class ExerciseRecovery(models.Model):
 
 class FindingSource(models.TextChoices):
     EXERCISE = "exercise", "Exercise"
+    INCIDENT = "incident", "Incident"
 
 
 class FindingSeverity(models.TextChoices):
@@ -1067,11 +1140,10 @@ class FindingStatus(models.TextChoices):
 
 
 class Finding(models.Model):
-    """Something to improve, raised from an exercise (later also from an incident): ISO 22301 10.1.
+    """Something to improve, raised from an exercise or from an incident's post-incident review: ISO 22301 10.1.
 
     A finding has exactly one source: `source_kind` names it and the matching foreign key is
-    set (`ck_finding_one_source`). Today the only source is an exercise; an incident source
-    adds a nullable `incident` column, a kind, and a branch of the same constraint.
+    set, the other one empty (`ck_finding_one_source`, one branch per kind of source).
 
     A finding that needs a plan change is ticked on the revision that addresses it
     (`FindingTick`); the approval of that revision closes it (`closed_by_version`). Accepting
@@ -1085,9 +1157,14 @@ class Finding(models.Model):
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="findings", db_column="plan_id")
     source_kind = models.CharField("source", max_length=20, choices=Source.choices, default=Source.EXERCISE)
+    # Deleted with their source (cascade_keeping_checks: never set to NULL first, which ck_finding_one_source refuses).
     exercise = models.ForeignKey(
-        Exercise, on_delete=models.CASCADE, null=True, blank=True, related_name="findings", db_column="exercise_id",
-        verbose_name="exercise",
+        Exercise, on_delete=cascade_keeping_checks, null=True, blank=True, related_name="findings",
+        db_column="exercise_id", verbose_name="exercise",
+    )
+    incident = models.ForeignKey(
+        "Incident", on_delete=cascade_keeping_checks, null=True, blank=True, related_name="findings",
+        db_column="incident_id", verbose_name="incident",
     )
     description = models.TextField("finding")
     severity = models.CharField("severity", max_length=20, choices=Severity.choices)
@@ -1135,7 +1212,8 @@ class Finding(models.Model):
             models.CheckConstraint(condition=Q(source_kind__in=FindingSource.values), name="ck_finding_source_valid"),
             # Exactly one source, the one `source_kind` names (one branch per kind of source).
             models.CheckConstraint(
-                condition=Q(source_kind=FindingSource.EXERCISE, exercise__isnull=False),
+                condition=Q(source_kind=FindingSource.EXERCISE, exercise__isnull=False, incident__isnull=True)
+                | Q(source_kind=FindingSource.INCIDENT, incident__isnull=False, exercise__isnull=True),
                 name="ck_finding_one_source",
             ),
             models.CheckConstraint(condition=~Q(description=""), name="ck_finding_description"),
@@ -1186,3 +1264,27 @@ class FindingTick(models.Model):
 
     def __str__(self) -> str:
         return f"finding {self.finding_id} on version {self.version_id}"
+
+
+# Incidents live in their own module; imported here so they are this app's models.
+from .incident_models import (  # noqa: E402, F401
+    Incident,
+    IncidentActivation,
+    IncidentEvent,
+    IncidentEventKind,
+    IncidentRecovery,
+    IncidentSeverity,
+    IncidentStatus,
+)
+
+# Resources, vendors and collaborators live in their own module; imported here so they are this app's models.
+from .vendor_models import (  # noqa: E402, F401
+    CollaboratorRole,
+    PlanCollaborator,
+    ProcessVendor,
+    Resource,
+    ResourceKind,
+    ResourceQuantity,
+    Vendor,
+    VendorCriticality,
+)

@@ -26,10 +26,13 @@ from templates_app.values import display_value, format_minutes, reference_ids, t
 
 from .charts import recovery_chart_svg, risk_heatmap
 from .models import Process, Risk
+from .resources import resource_rows
 from .risk import IMPACT_SCORES, LIKELIHOOD_SCORES
+from .vendors import recovery_gap
 
 # Bump when the markup of a cached fragment changes, so old fragments are not served.
-FRAGMENT_VERSION = 3  # 2: rows carry ids (contact-12) that search results link to; 3: the exercises slot
+FRAGMENT_VERSION = 4  # 2: rows carry ids (contact-12) that search results link to; 3: the exercises slot;
+# 4: resources, and the vendors of each process
 # Names in a fragment may change (a person's name); a cached fragment is rebuilt after this.
 FRAGMENT_SECONDS = 24 * 3600
 
@@ -124,12 +127,17 @@ def contact_rows(contacts: list[dict], *, plan_pk: int | None = None) -> list[di
 
 
 def process_rows(processes: list[dict], *, plan_pk: int | None = None) -> list[dict]:
-    """Process snapshots with durations in human units and the impact's label."""
+    """Process snapshots with durations in human units, the impact's label and the vendors each depends on
+    (flagged when a vendor recovers later than the RTO, as the snapshot says)."""
     links = _RowUrls(plan_pk, "process") if plan_pk is not None else None
     return [{
         **p, "rto": _minutes(p.get("rto_minutes")), "rpo": _minutes(p.get("rpo_minutes")),
         "mtpd": _minutes(p.get("mtpd_minutes")),
         "impact": _PROCESS_IMPACT.get(p.get("impact_rating"), p.get("impact_rating") or EMPTY),
+        "vendor_rows": [{
+            "name": v.get("name", ""), "recovery": _minutes(v.get("recovery_minutes")),
+            "gap": recovery_gap(v.get("recovery_minutes"), p.get("rto_minutes")),
+        } for v in p.get("vendors") or [] if isinstance(v, dict)],
         **(links.urls(p.get("id")) if links else {}),
     } for p in processes]
 
@@ -149,7 +157,8 @@ def content_display(sections, content: dict, *, org_id, plan_pk: int | None = No
     """Everything a plan body shows, as display values (one query for people's names, if any).
 
     `content` is shaped like a version's `content_json`: section values and the snapshots of
-    contacts, processes and risks. With `plan_pk`, rows carry their edit and remove links.
+    contacts, processes (with their vendors), risks and resources. With `plan_pk`, rows carry their
+    edit and remove links.
     """
     contacts = list(content.get("contacts") or [])
     processes = list(content.get("processes") or [])
@@ -160,6 +169,10 @@ def content_display(sections, content: dict, *, org_id, plan_pk: int | None = No
         "contacts": contact_rows(contacts, plan_pk=plan_pk),
         "processes": process_rows(processes, plan_pk=plan_pk),
         "risks": risk_rows(risks, plan_pk=plan_pk),
+        # A version written before resources were kept has no list at all: "not recorded", not "none".
+        "resources_recorded": "resources" in content,
+        "resources": resource_rows(list(content.get("resources") or []),
+                                   links=_RowUrls(plan_pk, "resource") if plan_pk is not None else None),
         "heatmap": risk_heatmap(risks), "recovery_svg": recovery_chart_svg(processes),
     }
 

@@ -5,7 +5,8 @@ the template's required fields filled, at least one contact, at least one critic
 (a process with an RTO and an MTPD) and at least one risk. A template may declare more
 (`schema_json["readiness"]`, docs/template-schema.md): minimum numbers of contacts,
 critical processes and risks, fields required for approval, and which of those checks
-only warn. Warnings are shown and never block.
+only warn. Warnings are shown and never block; the vendors the processes depend on add warnings of
+their own (`plans.vendors`: a vendor recovering after a process's RTO, stale continuity evidence).
 
 A version is judged by its `content_json` snapshot alone, never by live rows (decision 8):
 `version_readiness()`, and `version_readiness_refusal()` for the workflow services. The plan
@@ -15,17 +16,20 @@ fixed (a section's edit page, the add or edit page of a contact, process or risk
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from bcp_site.errors import ServiceError
 from templates_app.schema import is_empty, template_readiness, template_sections, value_problem
 
 from .models import Contact, Plan, PlanVersion, Process, Risk
+from .vendors import content_vendor_flags, snapshot_vendor_ids, vendor_evidence
 
 
 @dataclass(frozen=True)
@@ -119,9 +123,14 @@ def live_facts(plan: Plan) -> RowFacts:
 
 
 def readiness_of(*, plan_pk: int, template, content: dict[str, Any], facts: RowFacts | None = None,
-                 sections: list[dict[str, Any]] | None = None) -> Readiness:
+                 sections: list[dict[str, Any]] | None = None, evidence: dict | None = None,
+                 today: dt.date | None = None) -> Readiness:
     """The checklist of `content` (section values, and the row snapshot unless `facts` is given) laid
-    out by `template`. Runs one query for the template's section rows unless `sections` is given."""
+    out by `template`. Runs one query for the template's section rows unless `sections` is given.
+
+    Vendor warnings: a vendor recovering later than a process's RTO (from the snapshot), and stale
+    continuity evidence from `evidence` (vendor id -> day of the last evidence; None: not checked).
+    """
     if sections is None:
         sections = template_sections(template)
     if facts is None:
@@ -200,7 +209,25 @@ def readiness_of(*, plan_pk: int, template, content: dict[str, Any], facts: RowF
             add(section_item(name, section, message), blocks=blocks)
         else:
             result.passed.append(f"{where} is filled")
+    _vendor_warnings(result, plan_pk=plan_pk, content=content, evidence=evidence, today=today)
     return result
+
+
+def _vendor_warnings(result: Readiness, *, plan_pk: int, content: dict[str, Any], evidence: dict | None,
+                     today: dt.date | None) -> None:
+    """Warnings (never blockers) about the vendors the content's processes depend on (no query)."""
+    flags = content_vendor_flags(content, evidence=evidence, today=today or timezone.localdate())
+    for flag in flags:
+        if flag.kind == "recovery_gap" and flag.process_id is not None:
+            result.warnings.append(ReadinessItem(
+                "vendor_recovery", flag.message, "Edit the process", "plans:process_edit",
+                {"pk": plan_pk, "row_id": flag.process_id}))
+        elif flag.kind == "stale_evidence":
+            result.warnings.append(ReadinessItem(
+                "vendor_evidence", flag.message, f"Open {flag.vendor_name}", "vendors:vendor_detail",
+                {"vendor_id": flag.vendor_id}))
+    if snapshot_vendor_ids(content) and not any(f.kind == "recovery_gap" for f in flags):
+        result.passed.append("Every vendor commits to recover within the RTO of the processes that depend on it")
 
 
 def _none_message(check: str, facts: RowFacts, wanted: int) -> str:
@@ -220,25 +247,40 @@ def _none_message(check: str, facts: RowFacts, wanted: int) -> str:
 def version_readiness(version: PlanVersion, *, sections: list[dict[str, Any]] | None = None) -> Readiness:
     """The checklist of a written version, from its snapshot and its own template (decision 8).
 
-    Queries: the version's template unless loaded, its section rows unless `sections` is given.
+    Queries: the version's template unless loaded, its section rows unless `sections` is given, and
+    the evidence days of the vendors the snapshot names, if it names any (evidence ages with time: it
+    is about today, not about the version).
     """
-    return readiness_of(plan_pk=version.plan_id, template=version.template, content=version.content_json or {},
-                        sections=sections)
+    content = version.content_json or {}
+    evidence = vendor_evidence(_plan_org_id(version), snapshot_vendor_ids(content))
+    return readiness_of(plan_pk=version.plan_id, template=version.template, content=content,
+                        sections=sections, evidence=evidence)
+
+
+def _plan_org_id(version: PlanVersion):
+    """The organisation of the version's plan (no query when the plan is loaded; one otherwise)."""
+    cached = version._state.fields_cache.get("plan")
+    if cached is not None:
+        return cached.org_id
+    return Plan.objects.filter(pk=version.plan_id).values_list("org_id", flat=True).first()
 
 
 def plan_readiness(plan: Plan, *, content: dict[str, Any] | None = None,
-                   sections: list[dict[str, Any]] | None = None) -> Readiness:
+                   sections: list[dict[str, Any]] | None = None, evidence: dict | None = None,
+                   today: dt.date | None = None) -> Readiness:
     """The checklist of the plan's working copy, for the plan page.
 
     `content` is the working copy with the live rows as `content_json` holds them (the plan
     page has it); without it the rows are counted in one query. `sections` are the template's
     sections (one query for its section rows otherwise). The template must be loaded or costs
-    one more query.
+    one more query. `evidence`: the evidence days of the vendors the processes depend on
+    (`plans.vendors.vendor_evidence`; None: not checked).
     """
     if content is None:
         return readiness_of(plan_pk=plan.pk, template=plan.template, content=plan.draft_content_json or {},
                             facts=live_facts(plan), sections=sections)
-    return readiness_of(plan_pk=plan.pk, template=plan.template, content=content, sections=sections)
+    return readiness_of(plan_pk=plan.pk, template=plan.template, content=content, sections=sections,
+                        evidence=evidence, today=today)
 
 
 class NotReadyError(ServiceError):

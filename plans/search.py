@@ -51,6 +51,9 @@ MAX_QUERY_WORDS = 8
 PREFIX_FROM = 3  # a query word this long also finds longer words
 SNIPPET_CHARS = 200
 MAX_PAGES = 20  # relevance order pages by offset: beyond this, a narrower search is the answer
+# Matching items considered for the best-first order: a word in most of 100,000 plans would otherwise
+# sort every match. More than this, and the page asks for another word.
+CANDIDATES = 1000
 LABEL_MAX = SearchEntry._meta.get_field("label").max_length
 
 
@@ -375,6 +378,7 @@ class SearchPage:
     number: int = 1
     hits: list[SearchHit] = field(default_factory=list)
     has_next: bool = False
+    narrow: bool = False  # more than CANDIDATES items match: the best of the first CANDIDATES are shown
 
     @property
     def has_previous(self) -> bool:
@@ -386,23 +390,27 @@ class SearchPage:
 
 
 def _search_sql(org_id: int, words: list[str]) -> tuple[str, list]:
+    """The search query: at most CANDIDATES matching entries (their ids and scores only), then the page of
+    them, best first, with the number of candidates (a window count) so the page can say "narrow it"."""
     entry, plan = SearchEntry._meta.db_table, Plan._meta.db_table
-    columns = f"e.plan_id, p.title, p.status, e.kind, e.ref, e.label, e.text FROM {entry} e"
+    columns = "e.plan_id, p.title, p.status, e.kind, e.ref, e.label, e.text, COUNT(*) OVER ()"
+    page = (f"INNER JOIN {entry} e ON e.id = c.id INNER JOIN {plan} p ON p.id = e.plan_id "
+            "ORDER BY c.score DESC, e.id DESC LIMIT %s OFFSET %s")
     if connection.vendor == "mysql":
         against = " ".join("+" + org_term(org_id, w) + ("*" if len(w) >= PREFIX_FROM else "") for w in words)
-        match = "MATCH (e.terms) AGAINST (%s IN BOOLEAN MODE)"
-        sql = (f"SELECT {columns} INNER JOIN {plan} p ON p.id = e.plan_id "
-               f"WHERE {match} AND e.org_id = %s ORDER BY {match} DESC, e.id DESC LIMIT %s OFFSET %s")
-        return sql, [against, org_id, against]
+        match = "MATCH (terms) AGAINST (%s IN BOOLEAN MODE)"
+        candidates = (f"SELECT id, {match} AS score FROM {entry} WHERE {match} AND org_id = %s "
+                      f"LIMIT {CANDIDATES}")
+        # STRAIGHT_JOIN: the candidates first, then each entry and its plan by primary key.
+        return f"SELECT STRAIGHT_JOIN {columns} FROM ({candidates}) c {page}", [against, against, org_id]
     if connection.vendor == "sqlite":
         # Terms are letters and digits only: quoting them is enough to keep FTS5's operators out.
         expression = " AND ".join('"' + org_term(org_id, w) + '"' + ("*" if len(w) >= PREFIX_FROM else "")
                                   for w in words)
-        sql = (f"SELECT {columns} INNER JOIN bc_search_fts ON bc_search_fts.rowid = e.id "
-               f"INNER JOIN {plan} p ON p.id = e.plan_id "
-               "WHERE bc_search_fts MATCH %s AND e.org_id = %s "
-               "ORDER BY bc_search_fts.rank, e.id DESC LIMIT %s OFFSET %s")
-        return sql, [expression, org_id]
+        # FTS5's rank is lower for better matches: its negative orders like MariaDB's score.
+        candidates = (f"SELECT rowid AS id, -rank AS score FROM bc_search_fts WHERE bc_search_fts MATCH %s "
+                      f"LIMIT {CANDIDATES}")
+        return f"SELECT {columns} FROM ({candidates}) c {page} ", [expression]
     raise NotImplementedError(f"search has no full-text index on {connection.vendor}")
 
 
@@ -422,8 +430,9 @@ def search_entries(org_id: int | None, query: str, *, page: int = 1, per_page: i
         cursor.execute(sql, [*params, per_page + 1, (number - 1) * per_page])
         rows = cursor.fetchall()
     result.has_next = len(rows) > per_page and number < MAX_PAGES
+    result.narrow = bool(rows) and rows[0][-1] >= CANDIDATES
     plan_urls: dict[int, str] = {}
-    for plan_id, title, status, kind, ref, label, text in rows[:per_page]:
+    for plan_id, title, status, kind, ref, label, text, _candidates in rows[:per_page]:
         if plan_id not in plan_urls:
             plan_urls[plan_id] = reverse("plans:plan_detail", args=[plan_id])
         url = plan_urls[plan_id]

@@ -14,8 +14,10 @@ from templates_app.models import Template
 from templates_app.schema import content_carry_over, default_content, template_sections, validate_content
 
 from .models import Audit, Contact, Membership, Organisation, Plan, PlanVersion, Process, Risk
+from .resources import plan_resources
 from .risk import risk_rating
 from .search import search_plan_index, search_row_index, search_row_unindex, search_sections_index, search_title_index
+from .vendors import plan_vendor_links, process_vendors_set, vendors_by_process
 
 
 def audit_record(
@@ -63,7 +65,9 @@ def contact_snapshot(contact: Contact) -> dict[str, Any]:
     }
 
 
-def process_snapshot(process: Process) -> dict[str, Any]:
+def process_snapshot(process: Process, *, vendors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A process as a version keeps it; `vendors`: snapshots of the vendors it depends on
+    (`plans.vendors.vendors_by_process`; none given: none)."""
     return {
         "id": process.pk,
         "name": process.name,
@@ -73,6 +77,7 @@ def process_snapshot(process: Process) -> dict[str, Any]:
         "mtpd_minutes": process.mtpd_minutes,
         "impact_rating": process.impact_rating,
         "dependencies": list(process.dependencies_json or []),
+        "vendors": list(vendors or []),
     }
 
 
@@ -90,20 +95,40 @@ def risk_snapshot(risk: Risk) -> dict[str, Any]:
     }
 
 
-def plan_snapshot(plan: Plan) -> dict[str, list[dict[str, Any]]]:
-    """The live contacts, processes and risks of a plan as plain data (three queries)."""
+def plan_snapshot(plan: Plan, *, vendor_links=None) -> dict[str, list[dict[str, Any]]]:
+    """The live contacts, processes (with the vendors each depends on), risks and resources of a plan as
+    plain data (six queries; five with `vendor_links`, `plans.vendors.plan_vendor_links(plan)`)."""
+    links = vendor_links if vendor_links is not None else plan_vendor_links(plan)
+    vendors = vendors_by_process(links)
     return {
         "contacts": [contact_snapshot(c) for c in plan.contacts.order_by("name", "id")],
-        "processes": [process_snapshot(p) for p in plan.processes.order_by("name", "id")],
+        "processes": [process_snapshot(p, vendors=vendors.get(p.pk)) for p in plan.processes.order_by("name", "id")],
         "risks": [risk_snapshot(r) for r in plan.risks.select_related("owner_user").order_by("threat", "id")],
+        "resources": plan_resources(plan),
     }
 
 
-def working_copy_content(plan: Plan) -> dict[str, Any]:
-    """The working copy and the live contacts, processes and risks, shaped as the `content_json`
-    `version_create` stores (three queries)."""
+def working_copy_content(plan: Plan, *, vendor_links=None) -> dict[str, Any]:
+    """The working copy and the live contacts, processes, risks and resources, shaped as the `content_json`
+    `version_create` stores (see `plan_snapshot` for the queries)."""
     content = dict(plan.draft_content_json or {})
-    content.update(plan_snapshot(plan))
+    content.update(plan_snapshot(plan, vendor_links=vendor_links))
+    return content
+
+
+def comparable_content(content: dict[str, Any] | None) -> dict[str, Any]:
+    """`content` without what versions written before resources and vendors were kept could not hold: an
+    empty resource list and empty vendor lists of processes. So a plan unchanged since such a version is
+    still unchanged (no query)."""
+    content = dict(content or {})
+    if content.get("resources") == []:
+        del content["resources"]
+    processes = content.get("processes")
+    if isinstance(processes, list):
+        content["processes"] = [
+            {k: v for k, v in p.items() if not (k == "vendors" and v == [])} if isinstance(p, dict) else p
+            for p in processes
+        ]
     return content
 
 
@@ -121,7 +146,8 @@ def working_copy_differs(plan: Plan, *, active: PlanVersion | None = None,
         return True
     if content is None:
         content = working_copy_content(plan)
-    return version.template_id != plan.template_id or version.content_json != content
+    return version.template_id != plan.template_id or comparable_content(version.content_json) != \
+        comparable_content(content)
 
 
 def version_create(*, plan: Plan, actor, note: str = "", findings=None) -> PlanVersion:
@@ -132,6 +158,7 @@ def version_create(*, plan: Plan, actor, note: str = "", findings=None) -> PlanV
     the open findings this revision addresses (`plans.findings.findings_tick`); None keeps
     those ticked on the version it supersedes.
     """
+    from .collaborators import section_owners_notify  # plans.collaborators imports this module
     from .findings import findings_tick  # plans.findings imports this module
 
     with transaction.atomic():
@@ -155,6 +182,7 @@ def version_create(*, plan: Plan, actor, note: str = "", findings=None) -> PlanV
         locked.current_version = version
         locked.save(update_fields=["current_version", "updated_at"])
         ticked = findings_tick(plan=locked, version=version, previous_id=previous_id, chosen=findings)
+        section_owners_notify(plan=locked, version=version, previous_id=previous_id, actor=actor)
         details = {"version": version.version_number, "note": note}
         if ticked:
             details["findings"] = [str(finding) for finding in ticked]
@@ -363,7 +391,7 @@ def template_versions_for(plan: Plan):
 
 
 def _row_save(*, plan: Plan, actor, expected_revision, model, instance_id, values: dict[str, Any],
-              fields: tuple[str, ...], kind: str, label_field: str, extra=None):
+              fields: tuple[str, ...], kind: str, label_field: str, extra=None, after=None):
     with transaction.atomic():
         locked = _lock_for_edit(plan=plan, actor=actor, expected_revision=expected_revision)
         if instance_id is None:
@@ -387,6 +415,10 @@ def _row_save(*, plan: Plan, actor, expected_revision, model, instance_id, value
                 if changes is not None and old != new:
                     changes[field] = [_audit_value(old), _audit_value(new)]
         row.save()
+        if after is not None:  # rows that hang off the saved row (a process's vendors)
+            for field, (old, new) in (after(locked, row) or {}).items():
+                if changes is not None:
+                    changes[field] = [_audit_value(old), _audit_value(new)]
         _bump(locked, plan)
         search_row_index(plan=locked, row=row)
         if changes is None:
@@ -426,14 +458,26 @@ def contact_delete(*, plan: Plan, actor, expected_revision: int | None, contact_
 
 def process_save(*, plan: Plan, actor, expected_revision: int | None, values: dict[str, Any],
                  process_id: int | None = None) -> Process:
-    """Add or change a critical process. RTO must not exceed MTPD (the database refuses it too)."""
+    """Add or change a critical process. RTO must not exceed MTPD (the database refuses it too).
+
+    `values["vendors"]`: the vendors of the plan's organisation the process depends on (missing: unchanged);
+    a change of them is one of the `process_changed` audit row's changes.
+    """
     rto, mtpd = values.get("rto_minutes"), values.get("mtpd_minutes")
     if rto is not None and mtpd is not None and rto > mtpd:
         raise ServiceError("The recovery time objective cannot be longer than the maximum tolerable period "
                            "of disruption.", code="rto_exceeds_mtpd")
+    vendors = values.get("vendors")
+
+    def link_vendors(locked: Plan, row: Process) -> dict[str, tuple]:
+        if vendors is None:
+            return {}
+        changed = process_vendors_set(process=row, vendors=vendors, org_id=locked.org_id)
+        return {"vendors": changed} if changed else {}
+
     return _row_save(plan=plan, actor=actor, expected_revision=expected_revision, model=Process,
                      instance_id=process_id, values=values, fields=PROCESS_FIELDS, kind="process",
-                     label_field="name")
+                     label_field="name", after=link_vendors)
 
 
 def process_delete(*, plan: Plan, actor, expected_revision: int | None, process_id: int) -> None:

@@ -1,4 +1,4 @@
-"""Plan pages: list, create, detail, section editing, contacts/processes/risks, versions and diffs.
+"""Plan pages: list, create, detail, section editing, contacts/processes/risks/resources, versions and diffs.
 
 Views parse input, call one service, and render or redirect. Access always goes through
 `get_plan_for_user` (404 outside the user's organisation, 403 without the permission).
@@ -25,6 +25,7 @@ from templates_app.values import display_value
 
 from . import services
 from .audit_actions import audit_in_words
+from .collaborators import collaborator_refusal, collaborators_panel
 from .diff import version_diff, written_diff_html
 from .exercises import exercises_panel
 from .findings import findings_open, findings_ticked
@@ -34,16 +35,18 @@ from .forms import (
     PlanCreateForm,
     PlanFilterForm,
     ProcessForm,
+    ResourceForm,
     RiskForm,
     SearchForm,
     TemplateChangeForm,
     VersionCreateForm,
 )
 from .hooks import plan_page_context
-from .models import Contact, Plan, Process, Risk
+from .models import Contact, Plan, Process, Resource, Risk
 from .panels import changes_panel, files_panel
 from .plan_display import body_with_exercises, content_display, exercise_section_key, render_body, version_body_html
 from .readiness import plan_readiness
+from .resources import resource_delete, resource_save
 from .search import MAX_PAGES, search_entries
 from .selectors import (
     colleagues_of,
@@ -53,10 +56,12 @@ from .selectors import (
     plan_detail_queryset,
     plan_list_queryset,
 )
-from .services import ServiceError, contact_snapshot, process_snapshot, risk_snapshot
+from .services import ServiceError
 from .submissions import AlreadySaved, already_saved_redirect, submitted_once
+from .vendors import plan_vendor_links, plan_vendor_rows
 
 EDIT_PERM = "plans.change_plan"
+PERM_ADD_COLLABORATOR = "plans.add_plancollaborator"
 PLANS_PER_PAGE = 25
 SEARCH_RESULTS_PER_PAGE = 20
 VERSIONS_PER_PAGE = 25
@@ -167,11 +172,10 @@ def plan_detail(request, pk):
     """
     plan = get_plan_for_user(request.user, pk, queryset=plan_detail_queryset())
     sections = template_sections(plan.template)
-    contacts = [contact_snapshot(c) for c in plan.contacts.order_by("name", "id")]
-    processes = [process_snapshot(p) for p in plan.processes.order_by("name", "id")]
-    risks = [risk_snapshot(r) for r in plan.risks.select_related("owner_user").order_by("threat", "id")]
-    working = {**(plan.draft_content_json or {}), "contacts": contacts, "processes": processes, "risks": risks}
+    links = plan_vendor_links(plan)  # the processes' vendors, for the snapshot and the vendors panel
+    working = services.working_copy_content(plan, vendor_links=links)
     active = plan.current_version
+    today = timezone.localdate()
     unsaved = services.working_copy_differs(plan, active=active, content=working)
     versions = list(
         plan.versions.select_related("authored_by_user").defer("content_json").order_by("-version_number")
@@ -202,11 +206,16 @@ def plan_detail(request, pk):
         "audit": audit,
         "may_edit": may_edit, "can_edit": can_edit,
         "editable_notice": _editable_notice(plan),
-        # What a review needs, checked on the working copy (no query: content and sections are here).
-        "readiness": plan_readiness(plan, content=working, sections=sections) if can_edit else None,
+        # What a review needs, checked on the working copy (no query: content, sections and vendors are here).
+        "readiness": plan_readiness(plan, content=working, sections=sections, today=today,
+                                    evidence={link.vendor_id: link.vendor.evidence_on for link in links})
+        if can_edit else None,
+        "vendor_rows": plan_vendor_rows(working["processes"], links, today=today),
+        "collaborators": collaborators_panel(plan, sections=sections),
+        "can_manage_collaborators": request.user.has_perm(PERM_ADD_COLLABORATOR) and collaborator_refusal(plan) is None,
         "files_panel": files_panel(plan, request.user), "changes_panel": changes_panel(plan),
         "exercises_panel": exercises,
-        "today": timezone.localdate(),
+        "today": today,
         **plan_page_context(request=request, plan=plan),  # the workflow and acknowledgement panels (reviews)
     })
 
@@ -255,7 +264,7 @@ def _render_section(request, plan, section, form, revision_form):
     })
 
 
-# --- contacts, processes, risks ------------------------------------------------------------
+# --- contacts, processes, risks, resources ---------------------------------------------------
 
 ROWS = {
     "contact": {"model": Contact, "form": ContactForm, "save": services.contact_save,
@@ -267,25 +276,32 @@ ROWS = {
     "risk": {"model": Risk, "form": RiskForm, "save": services.risk_save,
              "delete": services.risk_delete, "id_kw": "risk_id", "anchor": "risks",
              "title": "risk", "label": "threat"},
+    "resource": {"model": Resource, "form": ResourceForm, "save": resource_save,
+                 "delete": resource_delete, "id_kw": "resource_id", "anchor": "resources",
+                 "title": "resource", "label": "name"},
 }
 
 
-def _row_form(kind, request, *, data=None, instance=None, initial=None):
+def _row_form(kind, request, plan, *, data=None, instance=None, initial=None):
     kwargs = {"data": data, "instance": instance, "initial": initial}
     if kind == "risk":
         kwargs["members"] = colleagues_of(request.user)
+    elif kind == "process":
+        kwargs["org_id"] = plan.org_id  # the organisation's vendors are offered
+    elif kind == "resource":
+        kwargs["plan"] = plan  # the plan's processes are offered
     return ROWS[kind]["form"](**kwargs)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def row_edit(request, pk, kind, row_id=None):
-    """Add (`row_id` None) or change a contact, process or risk of the plan."""
+    """Add (`row_id` None) or change a contact, process, risk or resource of the plan."""
     spec = ROWS[kind]
     plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM)
     instance = get_object_or_404(spec["model"], plan=plan, pk=row_id) if row_id is not None else None
     if request.method == "POST":
-        form = _row_form(kind, request, data=request.POST, instance=instance)
+        form = _row_form(kind, request, plan, data=request.POST, instance=instance)
         if form.is_valid():
             values = form.service_values() if hasattr(form, "service_values") else {
                 f: form.cleaned_data.get(f) for f in form.Meta.fields
@@ -296,8 +312,8 @@ def row_edit(request, pk, kind, row_id=None):
                                    **{spec["id_kw"]: row_id})
             except ServiceError as error:
                 if error.code == "conflict":
-                    form = _row_form(kind, request, data=_with_revision(request.POST, _current_revision(plan)),
-                                     instance=instance)
+                    form = _row_form(kind, request, plan,
+                                     data=_with_revision(request.POST, _current_revision(plan)), instance=instance)
                     form.is_valid()
                 form.add_error(None, error.message)
             else:
@@ -305,7 +321,7 @@ def row_edit(request, pk, kind, row_id=None):
                 messages.success(request, f"{spec['title'].capitalize()} “{getattr(row, spec['label'])}” {verb}.")
                 return redirect(reverse("plans:plan_detail", args=[plan.pk]) + f"#{spec['anchor']}")
     else:
-        form = _row_form(kind, request, instance=instance, initial={"edit_revision": plan.edit_revision})
+        form = _row_form(kind, request, plan, instance=instance, initial={"edit_revision": plan.edit_revision})
     return render(request, "plans/row_edit.html", {
         "plan": plan, "form": form, "kind": kind, "spec": spec, "row": instance,
         "editable_notice": _editable_notice(plan),
@@ -315,7 +331,7 @@ def row_edit(request, pk, kind, row_id=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def row_delete(request, pk, kind, row_id):
-    """Confirm (GET) and remove (POST) a contact, process or risk."""
+    """Confirm (GET) and remove (POST) a contact, process, risk or resource."""
     spec = ROWS[kind]
     plan = get_plan_for_user(request.user, pk, perm=EDIT_PERM)
     row = get_object_or_404(spec["model"], plan=plan, pk=row_id)

@@ -13,4 +13,7 @@ REVIEW_AUDIT_ACTIONS = {
     "ack_links_sent": "Acknowledgement links sent",
     "ack_reminders_sent": "Acknowledgement reminders sent",
     "ack_recorded": "Acknowledgement recorded",
+    "kpi_report_requested": "KPI report requested",
+    "evidence_pack_requested": "Evidence pack requested",
+    "report_downloaded": "Report downloaded",
 }

@@ -64,6 +64,7 @@ CONTRIBUTION_ACTIONS = {
     "process_added": "the critical processes", "process_changed": "the critical processes",
     "process_removed": "the critical processes",
     "risk_added": "the risks", "risk_changed": "the risks", "risk_removed": "the risks",
+    "resource_added": "the resources", "resource_changed": "the resources", "resource_removed": "the resources",
     "attachment_uploaded": "the attachments", "attachment_deleted": "the attachments",
     "plan_changed": "the plan details",
     "template_changed": "the plan's template",
@@ -141,9 +142,9 @@ def revision_contributors(plan: Plan, *, version: PlanVersion, submitter_id: int
     The plan's owner; `submitter_id` (the person submitting, or who submitted, it); the
     authors of the versions written since the last final approval (the `plan_approved` audit
     row) before `version` was written, or since the plan was created; and the actors of the
-    audit rows in CONTRIBUTION_ACTIONS since that approval (sections, contacts, processes,
-    risks, attachments, plan details, template). `eligible_reviewers` applies the same rule
-    in SQL.
+    audit rows in CONTRIBUTION_ACTIONS since that approval (sections, contacts, processes and the
+    vendors they depend on, risks, resources, attachments, plan details, template).
+    `eligible_reviewers` applies the same rule in SQL.
     """
     people: dict[int, Contribution] = {}
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from plans.selectors import get_plan_for_user
 
 from .evidence import evidence_chain, evidence_plan_queryset
+from .models import ReportRequest
 
 EVIDENCE_PERM = "plans.view_audit"  # the evidence is the audit trail's, read in order
 
@@ -22,5 +23,14 @@ def plan_evidence(request, pk):
     404 outside the person's organisation, 403 without `plans.view_audit`. A fixed number of
     queries whatever the plan's history (each step of `reviews.evidence` says how many).
     """
+    from .report_views import EvidencePackForm, pack_versions, recent_requests
+
     plan = get_plan_for_user(request.user, pk, perm=EVIDENCE_PERM, queryset=evidence_plan_queryset())
-    return render(request, "reviews/evidence/plan_evidence.html", {"plan": plan, "chain": evidence_chain(plan)})
+    versions = pack_versions(plan)
+    return render(request, "reviews/evidence/plan_evidence.html", {
+        "plan": plan, "chain": evidence_chain(plan),
+        "pack_form": EvidencePackForm(versions=versions,
+                                      initial={"version": plan.approved_version.version_number
+                                               if plan.approved_version_id else None}),
+        "packs": recent_requests(plan=plan, kind=ReportRequest.Kind.EVIDENCE_PACK),
+    })

@@ -1,8 +1,13 @@
 """Forms of the review workflow: choose reviewers, and the notes of a request for changes."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 
+from bcp_site.text import display_name
+from plans.collaborators import default_reviewer_ids
 from plans.person_search import PeopleField, person_label
+
+from .contributors import revision_contributors
 
 SUGGESTED_REVIEWERS = 10  # eligible reviewers named beside the search field
 
@@ -13,6 +18,41 @@ def reviewer_suggestions(eligible) -> tuple[list[str], bool]:
     type. No labels: nobody may review."""
     people = list(eligible.only("id", "username", "first_name", "last_name")[:SUGGESTED_REVIEWERS + 1])
     return [person_label(p) for p in people[:SUGGESTED_REVIEWERS]], len(people) > SUGGESTED_REVIEWERS
+
+
+def default_reviewers(plan, *, eligible, version, actor, reviewers) -> tuple[list, list[str]]:
+    """The plan's default reviewers (`plans.collaborators`) the submit form preselects: those `eligible` may
+    review this revision, and why each other one is not preselected (sentences naming them).
+
+    `reviewers`: the organisation's reviewers (`reviews.services.organisation_reviewers`). A role is a label:
+    a default reviewer who contributed to the revision, submits it, or may not approve is left out. One
+    query without default reviewers; up to five more to name why some are left out.
+    """
+    ids = default_reviewer_ids(plan)
+    if not ids:
+        return [], []
+    chosen = list(eligible.filter(pk__in=ids))
+    left_out = [pk for pk in ids if pk not in {u.pk for u in chosen}]
+    if not left_out:
+        return sorted(chosen, key=lambda u: ids.index(u.pk)), []
+    people = {u.pk: u for u in get_user_model().objects.filter(pk__in=left_out)}
+    may_approve = set(reviewers.filter(pk__in=left_out).values_list("pk", flat=True))
+    found = revision_contributors(plan, version=version, submitter_id=actor.pk) if version is not None else None
+    reasons = []
+    for pk in left_out:
+        person = people.get(pk)
+        if person is None:
+            continue
+        if pk == actor.pk:
+            reason = "you are submitting this revision, so you cannot review it."
+        elif pk not in may_approve:
+            reason = f"{display_name(person)}'s role does not allow approving plans."
+        elif found is not None and pk in found:
+            reason = found.refusal(person)
+        else:
+            reason = f"{display_name(person)} may not review this revision."
+        reasons.append(f"Default reviewer not preselected: {reason}")
+    return sorted(chosen, key=lambda u: ids.index(u.pk)), reasons
 
 
 class SubmitForReviewForm(forms.Form):

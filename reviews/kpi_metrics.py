@@ -14,9 +14,10 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Sum, When
 from django.urls import reverse
 
+from bcp_site.queries import count_subquery
 from plans.models import Finding, Plan
 from plans.selectors import REVIEW_IN_DATE, REVIEW_OVERDUE, review_date_q
 
@@ -36,13 +37,6 @@ def in_force_plans(org_id: int | None = None) -> QuerySet:
     """Plans in use (not archived) with an approved version: the plans people must have read."""
     plans = Plan.objects.filter(approved_version__isnull=False).exclude(status=Plan.Status.ARCHIVED)
     return plans if org_id is None else plans.filter(org_id=org_id)
-
-
-def _count(queryset: QuerySet) -> Subquery:
-    """COUNT(*) of `queryset` as a scalar subquery (no GROUP BY)."""
-    return Subquery(
-        queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")[:1], output_field=IntegerField()
-    )
 
 
 def with_ack_coverage(plans: QuerySet) -> QuerySet:
@@ -72,8 +66,9 @@ def with_ack_coverage(plans: QuerySet) -> QuerySet:
     ).filter(~auditor_membership(OuterRef("user_id")))
     has_rows = Exists(PlanDistribution.objects.filter(plan_id=OuterRef("pk")))
     return plans.annotate(
-        ack_total=Case(When(has_rows, then=_count(listed)), default=_count(members), output_field=IntegerField()),
-        ack_done=_count(acks),
+        ack_total=Case(When(has_rows, then=count_subquery(listed)), default=count_subquery(members),
+                       output_field=IntegerField()),
+        ack_done=count_subquery(acks),
     )
 
 

@@ -127,10 +127,10 @@ def snapshot_rows(org_id: int) -> QuerySet:
     return Kpi.objects.filter(org_id=org_id)
 
 
-def kpi_trends(org_id: int, *, today: dt.date | None = None) -> list[Trend]:
-    """Every registered metric's snapshots of the last TREND_MONTHS months (one query)."""
+def kpi_trends(org_id: int, *, today: dt.date | None = None, start: dt.date | None = None) -> list[Trend]:
+    """Every registered metric's snapshots from `start` (default: TREND_MONTHS months back) to `today` (one query)."""
     today = today or timezone.localdate()
-    start = trend_start(today)
+    start = start or trend_start(today)
     trends = {metric.key: Trend(metric=metric, start=start, end=today) for metric in metrics()}
     rows = (
         snapshot_rows(org_id).filter(day__gte=start, day__lte=today)

@@ -24,7 +24,8 @@ from plans.selectors import organisation_for
 from .kpi import COUNT, PERCENT, figures, format_value, metric_for, percent_of
 from .kpi_charts import describe, trend_chart_svg
 from .kpi_metrics import in_force_plans, with_ack_coverage
-from .kpi_snapshots import kpi_keep_from, kpi_trends, snapshot_rows
+from .kpi_snapshots import kpi_keep_from, kpi_trends, snapshot_rows, trend_start
+from .models import ReportRequest
 
 KPI_PERM = "reviews.view_kpi"
 COVERAGE_PAGE_SIZE = 25
@@ -69,8 +70,12 @@ def dashboard(request):
             "chart_text": describe(trend),
             "months": [{"point": p, "display": format_value(p.value, figure.metric.unit)} for p in trend.months],
         })
+    from .report_views import KpiReportForm, recent_requests
+
     return render(request, "reviews/kpi/dashboard.html", {
         "org": org, "cards": cards, "today": today,
+        "report_form": KpiReportForm(initial={"period_from": trend_start(today), "period_to": today}),
+        "reports": recent_requests(org=org, kind=ReportRequest.Kind.KPI_REPORT),
         "trend_start": next(iter(trends.values())).start if trends else today,
     })
 

@@ -195,3 +195,74 @@ class Kpi(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("kpi:dashboard")
+
+
+class ReportKind(models.TextChoices):
+    KPI_REPORT = "kpi_report", "KPI report for management review"
+    EVIDENCE_PACK = "evidence_pack", "Evidence pack"
+
+
+class ReportRequest(models.Model):
+    """A request for a file built by a background task: a KPI report for a period, or a plan version's
+    evidence pack (`reviews.kpi_report`, `reviews.evidence_pack`, run by `reviews.report_requests`).
+
+    Each request gives a new issued file (`issued_file`, once the task has built it; `error` says why
+    not). `as_of_utc` is the moment the file describes: the same request built again gives the same
+    figures and, for a pack, the same bytes.
+    """
+
+    Kind = ReportKind
+
+    kind = models.CharField("kind", max_length=20, choices=Kind.choices)
+    org = models.ForeignKey(
+        "plans.Organisation", on_delete=models.CASCADE, related_name="+", db_column="org_id",
+        verbose_name="organisation",
+    )
+    plan = models.ForeignKey(
+        "plans.Plan", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_column="plan_id",
+    )
+    version = models.ForeignKey(
+        "plans.PlanVersion", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        db_column="version_id",
+    )
+    period_from = models.DateField("from", null=True, blank=True)
+    period_to = models.DateField("to", null=True, blank=True)
+    as_of_utc = models.DateTimeField("as of")
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_column="requested_by_user_id", verbose_name="requested by",
+    )
+    requested_at_utc = models.DateTimeField("requested at")
+    started_at_utc = models.DateTimeField("started at", null=True, blank=True)
+    issued_file = models.ForeignKey(
+        "plans.IssuedFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        db_column="issued_file_id", verbose_name="issued file",
+    )
+    error = models.TextField("error", blank=True)
+
+    class Meta:
+        db_table = "bc_report_request"
+        verbose_name = "report request"
+        ordering = ["-requested_at_utc", "-id"]
+        indexes = [
+            # The dashboard's list of an organisation's KPI reports, newest first.
+            models.Index(fields=["org", "kind", "requested_at_utc", "id"], name="idx_bc_report_request_org"),
+            # A plan's evidence packs, newest first.
+            models.Index(fields=["plan", "kind", "requested_at_utc", "id"], name="idx_bc_report_request_plan"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ReportKind.values), name="ck_report_request_kind_valid"),
+            models.CheckConstraint(
+                condition=~Q(kind=ReportKind.KPI_REPORT) | Q(
+                    period_from__isnull=False, period_to__isnull=False, period_from__lte=models.F("period_to"),
+                    plan__isnull=True, version__isnull=True),
+                name="ck_report_request_kpi_period",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=ReportKind.EVIDENCE_PACK) | Q(plan__isnull=False, version__isnull=False),
+                name="ck_report_request_pack_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk}"

@@ -24,7 +24,7 @@ from plans.selectors import get_plan_for_user
 from plans.services import ServiceError, plan_edit_refusal
 
 from . import contributors, services
-from .forms import RequestChangesForm, SubmitForReviewForm, reviewer_suggestions
+from .forms import RequestChangesForm, SubmitForReviewForm, default_reviewers, reviewer_suggestions
 from .models import Review
 from .permissions import review_decision_for
 
@@ -55,8 +55,12 @@ def submit(request, pk):
     approved = plan.status == Plan.Status.APPROVED
     service = services.plan_reconfirm if approved else services.plan_submit_for_review
     eligible = services.eligible_reviewers(plan, actor=request.user)
+    version = plan.approved_version if approved else plan.current_version
+    # The plan's default reviewers are preselected when they may review this revision (four eyes holds).
+    preselected, left_out = default_reviewers(plan, eligible=eligible, version=version, actor=request.user,
+                                              reviewers=services.organisation_reviewers(plan))
     form = SubmitForReviewForm(request.POST if request.method == "POST" else None, eligible=eligible,
-                               org_id=plan.org_id)
+                               org_id=plan.org_id, initial={"reviewers": preselected} if preselected else None)
     if request.method == "POST" and form.is_valid():
         try:
             reviews = service(plan=plan, actor=request.user, reviewers=form.cleaned_data["reviewers"])
@@ -69,9 +73,9 @@ def submit(request, pk):
             messages.success(request, f"Submitted version {reviews[0].version.version_number} {what} by {names}.")
             return redirect(plan)
     suggestions, more_suggestions = reviewer_suggestions(eligible)
-    version = plan.approved_version if approved else plan.current_version
     context = {
         "plan": plan, "form": form, "suggestions": suggestions, "more_suggestions": more_suggestions,
+        "preselected": preselected, "defaults_left_out": left_out,
         "readiness": version_readiness(version) if version is not None else None,
         "readiness_links": request.user.has_perm("plans.change_plan") and plan_edit_refusal(plan) is None,
         "reconfirm_due": approved and contributors.reconfirmation_due(plan),

@@ -127,10 +127,11 @@ def _access_attempts(world, n):
 def _issued_files(world, n):
     from plans.models import IssuedFile
 
+    # A version's files name it (ck_issued_file_version); evidence packs of one version count their editions.
     IssuedFile.objects.bulk_create(
-        IssuedFile(kind="plan_pdf", org=world.org, plan=world.plan, marking="draft", sha256="b" * 64,
-                   storage_path=f"issued/{next(_seq)}.pdf", size_bytes=1, issued_at_utc=timezone.now(),
-                   issued_by_user=world.owner)
+        IssuedFile(kind="evidence_pack", org=world.org, plan=world.plan, version=world.plan.current_version,
+                   edition=next(_seq), marking="draft", sha256="b" * 64, storage_path=f"issued/{next(_seq)}.pdf",
+                   size_bytes=1, issued_at_utc=timezone.now(), issued_by_user=world.owner)
         for _ in range(n)
     )
 
@@ -167,6 +168,69 @@ def _findings(world, n):
         Finding(plan=world.plan, exercise=exercise, description=f"Finding {next(_seq)}", severity="low",
                 owner_user=world.owner, due_on=now.date(), raised_at_utc=now)
         for _ in range(n)
+    )
+
+
+def _incidents(world, n):
+    from plans.models import Incident
+
+    return Incident.objects.bulk_create(
+        Incident(org=world.org, title=f"Incident {next(_seq)}", description="wide " * 400, severity="high",
+                 declared_at_utc=timezone.now(), declared_by_user=world.owner, review_summary="wide " * 400)
+        for _ in range(n)
+    )
+
+
+def _incident_events(world, n):
+    from plans.models import IncidentEvent
+
+    [incident] = _incidents(world, 1)
+    now = timezone.now()
+    IncidentEvent.objects.bulk_create(
+        IncidentEvent(incident=incident, at_utc=now, author_user=world.owner, kind="update",
+                      text=f"Entry {next(_seq)} " + "wide " * 400)
+        for _ in range(n)
+    )
+
+
+def _vendors(world, n):
+    from plans.models import Vendor
+
+    now = timezone.now()
+    Vendor.objects.bulk_create(
+        Vendor(org=world.org, name=f"Vendor {k}", name_key=f"vendor {k}", contacts="wide " * 400,
+               created_at_utc=now, updated_at_utc=now) for k in (next(_seq) for _ in range(n))
+    )
+
+
+def _resources(world, n):
+    from plans.models import Resource
+
+    Resource.objects.bulk_create(
+        Resource(plan=world.plan, kind="people", name=f"Resource {next(_seq)}", notes="notes " * 100)
+        for _ in range(n)
+    )
+
+
+def _collaborators(world, n):
+    from plans.models import PlanCollaborator
+
+    PlanCollaborator.objects.bulk_create(
+        PlanCollaborator(plan=world.plan, user=user, role="co_author", added_at_utc=timezone.now())
+        for user in _users(world, n)
+    )
+
+
+def _kpis(world, n):
+    from datetime import timedelta
+
+    from reviews.models import Kpi
+
+    today, now = timezone.localdate(), timezone.now()
+    Kpi.objects.bulk_create(
+        Kpi(org=world.org, metric_key="plans_drifting", day=today - timedelta(days=next(_seq)), unit="count",
+            value=i, numerator=i, computed_at_utc=now)
+        for i in range(n)
     )
 
 
@@ -210,12 +274,18 @@ BUILDERS = {
     "plans.IssuedFile": _issued_files,
     "plans.Exercise": _exercises,
     "plans.Finding": _findings,
+    "plans.Incident": _incidents,
+    "plans.IncidentEvent": _incident_events,
+    "plans.Vendor": _vendors,
+    "plans.Resource": _resources,
+    "plans.PlanCollaborator": _collaborators,
     "templates_app.Template": lambda w, n: Template.objects.bulk_create(
         Template(name=f"Scale template {next(_seq)}", schema_json=SMALL_SCHEMA) for _ in range(n)),
     "templates_app.SectionDefinition": lambda w, n: SectionDefinition.objects.bulk_create(
         SectionDefinition(template=w.template, key=f"scale{next(_seq)}", title="Section", schema_json=WIDE)
         for _ in range(n)),
     "reviews.Review": _reviews,
+    "reviews.Kpi": _kpis,
     "reviews.Ack": lambda w, n: Ack.objects.bulk_create(
         Ack(plan=w.plan, user=w.owner, ack_at_utc=timezone.now(), ack_version_number=next(_seq)) for _ in range(n)),
     "reviews.PlanDistribution": lambda w, n: PlanDistribution.objects.bulk_create(

@@ -40,7 +40,8 @@ WIDTH = "document.documentElement.scrollWidth"
 LONG_EMAIL = "out-of-hours.facilities.coordinator@head-office-continuity.example.org"
 LONG_LINK = "https://intranet.example.org/business-continuity/plans/head-office/call-tree-and-escalation"
 # Files, not pages (an export not stored yet would also be rendered on the spot: seconds, for nothing).
-DOWNLOADS = {"files:version_export", "files:attachment_download", "acks:coverage_csv"}
+DOWNLOADS = {"files:version_export", "files:attachment_download", "acks:coverage_csv",
+             "incidents:breakglass_html", "incidents:breakglass_pdf", "incidents:incident_report"}
 
 
 def _default_template_plan(side):

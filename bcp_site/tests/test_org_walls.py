@@ -41,6 +41,7 @@ CROSS_ROLES = ["viewer", "editor", "reviewer", "bcp_admin", "auditor", "orgless_
 NO_REVERT_MODELS = [
     "plans.Plan", "plans.PlanVersion", "reviews.Review", "reviews.Ack", "plans.Attachment", "plans.Audit",
     "templates_app.Template", "templates_app.SectionDefinition", "plans.Exercise", "plans.Finding",
+    "plans.Incident",
 ]
 REVERT_ROLES = ["viewer", "editor", "reviewer", "bcp_admin", "auditor", "orgless_staff", "superuser"]
 

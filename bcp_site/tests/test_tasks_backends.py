@@ -44,7 +44,8 @@ def approve_through_the_workflow(plan, owner, reviewer, capture):
 
 def assert_both_files_issued_and_verify(plan, version):
     files = {f.kind: f for f in IssuedFile.objects.filter(version=version)}
-    assert set(files) == {IssuedFile.Kind.PLAN_PDF, IssuedFile.Kind.PLAN_DOCX}
+    assert set(files) == {IssuedFile.Kind.PLAN_PDF, IssuedFile.Kind.PLAN_DOCX,  # and the version's break-glass pack
+                          IssuedFile.Kind.BREAKGLASS_HTML, IssuedFile.Kind.BREAKGLASS_PDF}
     for issued in files.values():
         assert issued.marking == IssuedFile.Marking.APPROVED
         with default_storage.open(issued.storage_path, "rb") as handle:

@@ -69,6 +69,10 @@ SHARED_MODELS = {
 # Tables not compared before and after a sweep: logging in and messages write sessions, and every
 # rate-limited request counts a hit (bc_rate_counter holds hashed addresses, no organisation's data).
 IGNORED_TABLES = {"django_session", "bc_rate_counter"}
+# Reads the product records in the audit trail (a break-glass pack carries personal phone numbers; a report or
+# an evidence pack names people and holds the audit trail): inside the person's own organisation such a row
+# is the read itself, not a change (never across organisations).
+LOGGED_READS = {"breakglass_downloaded", "report_downloaded"}
 
 # Fields whose value a plausible POST replaces with "HACKED" (a visible change if it is saved).
 LABEL_FIELDS = {
@@ -116,6 +120,12 @@ class Side:
     auditor: Any = None  # a BCP Auditor with staff status: reads everything of the organisation, changes nothing
     exercise: Any = None  # a held exercise of the approved version, with results
     finding: Any = None  # an open finding raised from it
+    incident: Any = None  # a closed incident that activated the plan: timeline, recovery, review, finding, report
+    vendor: Any = None  # a vendor of the register the process depends on
+    resource: Any = None  # a resource of the plan, with quantities
+    collaborator: Any = None  # the editor, section owner of the plan
+    kpi_report: Any = None  # a built KPI report request (reviews.ReportRequest)
+    evidence_pack: Any = None  # a built evidence pack request of the approved version
     forms: dict = field(default_factory=dict)  # url -> parsed POST data (filled before any sweep)
 
     def objects_of(self, model):
@@ -141,6 +151,10 @@ class Side:
             "plans.Plan": lambda: self.plan,
             "plans.Exercise": lambda: self.exercise,
             "plans.Finding": lambda: self.finding,
+            "plans.Incident": lambda: self.incident,
+            "plans.Vendor": lambda: self.vendor,
+            "plans.Resource": lambda: self.resource,
+            "plans.PlanCollaborator": lambda: self.collaborator,
             "plans.Membership": lambda: self.admin.membership,
             get_user_model()._meta.label: lambda: self.admin,
             "reviews.Review": lambda: self.pending_review,
@@ -225,6 +239,7 @@ def build_side(label: str, prefix: str) -> Side:
         rating=risk_rating(Risk.Likelihood.POSSIBLE, Risk.Impact.MAJOR), mitigation="Move servers upstairs",
         owner_user=owner,
     )
+    vendor, resource, collaborator = _vendor_resource_collaborator(label, plan, process, owner, editor, admin_user)
     version_create(plan=plan, actor=owner, note=f"{label} second version")
     [decided] = plan_submit_for_review(plan=plan, actor=owner, reviewers=[reviewer])
     review_approve(review=decided, actor=reviewer)
@@ -255,8 +270,10 @@ def build_side(label: str, prefix: str) -> Side:
     version_create(plan=plan, actor=owner, note=f"{label} third version")
     plan.refresh_from_db()
     exercise, finding = _exercise_with_finding(label, plan, owner, viewer)
+    incident = _closed_incident(label, plan, owner, viewer, admin_user)
 
     kpi_snapshot_take(day=timezone.localdate(), org_ids=[org.pk])  # the organisation's KPI rows of today
+    kpi_report, evidence_pack = _built_requests(label, plan, admin_user)
 
     review_plan = make_plan(org, owner, template=template, title=f"{label} review plan")
     [pending] = plan_submit_for_review(plan=review_plan, actor=owner, reviewers=[reviewer2])
@@ -277,8 +294,61 @@ def build_side(label: str, prefix: str) -> Side:
         decided_review=decided, pending_review=pending, contact=contact, process=process, risk=risk,
         attachment=attachment, change_record=change_record, approved_number=approved.version_number,
         section_key=template_sections(template)[0]["key"], source=admin_user, section=section, auditor=auditor,
-        exercise=exercise, finding=finding,
+        exercise=exercise, finding=finding, incident=incident, vendor=vendor, resource=resource,
+        collaborator=collaborator, kpi_report=kpi_report, evidence_pack=evidence_pack,
     )
+
+
+def _built_requests(label: str, plan: Plan, person):
+    """A KPI report and an evidence pack of the organisation, built (stored bytes and issued files, no render)."""
+    from plans.exports.issued import _store_new, sha256_bytes
+    from plans.models import IssuedFile
+    from reviews.models import ReportRequest
+
+    now, today = timezone.now(), timezone.localdate()
+    built = []
+    for kind, file_kind, extra in (
+        (ReportRequest.Kind.KPI_REPORT, IssuedFile.Kind.KPI_REPORT, {"period_from": today, "period_to": today}),
+        (ReportRequest.Kind.EVIDENCE_PACK, IssuedFile.Kind.EVIDENCE_PACK,
+         {"plan": plan, "version": plan.approved_version}),
+    ):
+        data = f"{label} {kind}".encode()
+        path, _ = _store_new(f"wall/{label}-{kind}.bin", data)
+        issued = IssuedFile.objects.create(
+            kind=file_kind, org=plan.org, plan=extra.get("plan"), version=extra.get("version"),
+            marking=IssuedFile.Marking.FINAL if kind == ReportRequest.Kind.KPI_REPORT else IssuedFile.Marking.APPROVED,
+            sha256=sha256_bytes(data), storage_path=path, size_bytes=len(data), issued_at_utc=now)
+        built.append(ReportRequest.objects.create(
+            kind=kind, org=plan.org, as_of_utc=now, requested_by_user=person, requested_at_utc=now,
+            issued_file=issued, **extra))
+    return built
+
+
+def _vendor_resource_collaborator(label: str, plan: Plan, process, owner, editor, admin_user):
+    """A vendor the process depends on (recovering after its RTO, evidence stale), a resource of the plan
+    with quantities, and the editor as a section owner: through the services."""
+    from datetime import timedelta
+
+    from plans.collaborators import collaborator_save
+    from plans.resources import resource_save
+    from plans.services import process_save
+    from plans.vendors import vendor_save
+    from templates_app.schema import template_sections
+
+    vendor = vendor_save(org=plan.org, actor=admin_user, values={
+        "name": f"{label} cloud vendor", "service": f"{label} hosting", "contacts": f"{label} vendor desk",
+        "contract_reference": f"{label}-C1", "recovery_minutes": 120,
+        "evidence_on": timezone.localdate() - timedelta(days=400), "criticality": "high",
+    })
+    process_save(plan=plan, actor=owner, expected_revision=None, values={"vendors": [vendor]}, process_id=process.pk)
+    resource = resource_save(plan=plan, actor=owner, expected_revision=None, values={
+        "kind": "it_system", "name": f"{label} payroll server", "process": process,
+        "primary_source": f"{label} data centre", "alternate_source": f"{label} standby site", "notes": "",
+        "quantities": [(0, 1), (240, 2)],
+    })
+    collaborator = collaborator_save(plan=plan, actor=owner, user=editor, role="section_owner",
+                                     section_keys=[template_sections(plan.template)[0]["key"]])
+    return vendor, resource, collaborator
 
 
 def _exercise_with_finding(label: str, plan: Plan, owner, participant):
@@ -301,6 +371,45 @@ def _exercise_with_finding(label: str, plan: Plan, owner, participant):
     finding = finding_raise(exercise=exercise, actor=owner, description=f"{label} call tree is stale",
                             severity="high", owner=owner, due_on=today)
     return exercise, finding
+
+
+def _closed_incident(label: str, plan: Plan, owner, member, admin_user):
+    """The approved version's break-glass packs (stored, not rendered), and an incident that activated the plan,
+    with a timeline, a process disrupted and recovered, a review, a finding and its report: closed, so nobody's
+    request may change it any more."""
+    from datetime import timedelta
+
+    from plans.exports.breakglass import FORMATS, breakglass_issue
+    from plans.exports.incident_report import incident_report_store
+    from plans.findings import incident_finding_raise
+    from plans.incidents import (
+        incident_close,
+        incident_declare,
+        incident_event_add,
+        incident_process_disrupted,
+        incident_process_recovered,
+        incident_review_save,
+        incident_stand_down,
+    )
+
+    for fmt in FORMATS:
+        breakglass_issue(version=plan.approved_version, fmt=fmt, data=f"{label} break-glass {fmt}".encode())
+    incident = incident_declare(organisation=plan.org, actor=owner, title=f"{label} server room fire",
+                                severity="high", description=f"{label} smoke in the server room", plans=[plan])
+    activation = incident.activations.get()
+    ref = activation.version.content_json["processes"][0]["id"]
+    start = timezone.now() - timedelta(hours=2)
+    incident_process_disrupted(incident=incident, activation_id=activation.pk, process_ref=ref, actor=member, at=start)
+    incident_process_recovered(incident=incident, activation_id=activation.pk, process_ref=ref, actor=member,
+                               at=start + timedelta(minutes=50), notes=f"{label} restored")
+    incident_event_add(incident=incident, actor=member, kind="decision", text=f"{label} move to the recovery site")
+    incident_stand_down(incident=incident, actor=owner)
+    incident_review_save(incident=incident, actor=owner, summary=f"{label} review: the call tree worked")
+    incident_finding_raise(incident=incident, plan=plan, actor=owner, description=f"{label} spare server needed",
+                           severity="medium", owner=owner, due_on=timezone.localdate())
+    incident = incident_close(incident=incident, actor=admin_user)
+    incident_report_store(incident=incident)  # the close's task runs after a commit, which never comes here
+    return incident
 
 
 def build_world() -> World:
@@ -337,6 +446,10 @@ class Unfillable(Exception):
 
 
 _ORG_PATHS: dict[Any, str | None] = {}
+# Where two equally short paths lead to an organisation and one of them may be empty: the one that never is.
+ORG_PATH_CHOSEN = {
+    "plans.Finding": "plan__org",  # its source (an exercise or an incident) is one of two optional columns
+}
 
 
 def is_shared(model) -> bool:
@@ -354,6 +467,8 @@ def org_path(model) -> str | None:
         return _ORG_PATHS[model]
     if model is Organisation:
         return "pk"
+    if model._meta.label in ORG_PATH_CHOSEN:
+        return ORG_PATH_CHOSEN[model._meta.label]
     best = None
     frontier = [(model, (), 0)]
     for _depth in range(3):
@@ -578,7 +693,7 @@ class Target:
 
 # `pk` means a plan or a review depending on the page; routes tell which.
 PK_KINDS = [(re.compile(r"(^|/)plans/<(?:int|id):pk>"), "plan"), (re.compile(r"^reviews/<(?:int|id):pk>"), "review")]
-ROW_KINDS = {"contact": "contact", "process": "process", "risk": "risk"}
+ROW_KINDS = {"contact": "contact", "process": "process", "risk": "risk", "resource": "resource"}
 
 
 def _pk_kind(endpoint: Endpoint) -> str:
@@ -615,10 +730,19 @@ def _param_values(endpoint: Endpoint, name: str, side: Side, user, other_params:
         return [(side.exercise.pk, True, side.exercise)]
     if name == "finding_id":
         return [(side.finding.pk, True, side.finding)]
+    if name == "incident_id":
+        return [(side.incident.pk, True, side.incident)]
     if name == "attachment_id":
         return [(side.attachment.pk, True, side.attachment)]
     if name == "plan_id":
         return [(side.plan.pk, True, side.plan)]
+    if name == "vendor_id":
+        return [(side.vendor.pk, True, side.vendor)]
+    if name == "collaborator_id":
+        return [(side.collaborator.pk, True, side.collaborator)]
+    if name == "request_id":
+        report = side.kpi_report if "kpi" in endpoint.namespaces else side.evidence_pack
+        return [(report.pk, True, report)]
     if name == "uidb64":
         # The person part of a password-reset link (Django's): with the link's `token` below, a
         # link that is not valid for it, which the reset page refuses like a bad email link (400).
@@ -1244,7 +1368,8 @@ def run_calls(client: Client, calls: list[Call], sweep: Sweep, side: Side, *, ju
                     log.active = False
                     text = body_of(final)
                     if log.tables:
-                        for table, what in diff(baseline, snapshot()).items():
+                        current = snapshot() if cross else _without_logged_reads(baseline, snapshot(), side)
+                        for table, what in diff(baseline, current).items():
                             sweep.problems.append(f"{describe}: DATABASE CHANGED, table {table}: {what}")
                     raise _Undo
             except _Undo:
@@ -1254,6 +1379,16 @@ def run_calls(client: Client, calls: list[Call], sweep: Sweep, side: Side, *, ju
             sweep.count += 1
             judge(call, final, text, sweep, describe, previous)
             previous = describe
+
+
+def _without_logged_reads(baseline: dict, current: dict, side: Side) -> dict:
+    """`current` without the audit rows added by a logged read of `side`'s own organisation (LOGGED_READS)."""
+    table = apps.get_model("plans", "Audit")._meta.db_table
+    old, new = baseline.get(table, {}), current.get(table)
+    if new is not None:
+        current[table] = {pk: row for pk, row in new.items()
+                          if pk in old or not (row["action"] in LOGGED_READS and row["org_id"] == side.org.pk)}
+    return current
 
 
 def _one_per_admin_url(calls: list[Call]) -> list[Call]:

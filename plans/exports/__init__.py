@@ -9,11 +9,29 @@ One job per module:
 - `pending`: files not issued yet are rendered by a background task; "being prepared" until then;
 - `tasks`: the task itself (Django's tasks API);
 - `report`: an exercise's after-action report (rendered by a task, issued once like the exports);
+- `breakglass`: an approved version's break-glass pack (offline HTML and a short PDF);
+- `incident_report`: an incident's post-incident report (the organisation's file: no plan);
 - `verify`: which issued file is this (the verify page and `manage.py verify_export`).
 
 Callers import from `plans.exports`; the names below are its public API.
 """
 
+from .breakglass import (
+    breakglass_download,
+    breakglass_filename,
+    breakglass_find,
+    breakglass_issue,
+    breakglass_request,
+    breakglass_store,
+)
+from .incident_report import (
+    incident_report_enqueue,
+    incident_report_find,
+    incident_report_read,
+    incident_report_state,
+    incident_report_store,
+    render_incident_report,
+)
 from .issued import (
     EXPORT_KIND,
     ISSUED_KIND,
@@ -56,6 +74,9 @@ from .report import (
 from .verify import ExportMatch, export_find, hash_stream
 
 __all__ = [
+    "breakglass_download", "breakglass_filename", "breakglass_find", "breakglass_issue", "breakglass_request",
+    "breakglass_store", "incident_report_enqueue", "incident_report_find", "incident_report_read",
+    "incident_report_state", "incident_report_store", "render_incident_report",
     "CONTENT_TYPES", "CONTROLLED_COPY", "DOCX", "EXPORT_KIND", "ISSUED_KIND", "KIND_LABELS", "KINDS",
     "NOT_APPROVED", "PDF", "RENDERERS", "Approval", "ExportMatch", "FileState", "ReportState", "export_context",
     "export_filename", "export_find", "exercise_report_enqueue", "exercise_report_find", "exercise_report_read",

@@ -7,7 +7,8 @@ file is issued. The task notes when it starts and, on failure, why; a request no
 started within `WORKER_GRACE`, or that failed, can be tried again (a new task; the task is
 idempotent, so a duplicate only finds the file issued).
 
-The approval asks for both files of the approved version the same way, after its commit.
+The approval asks for both files of the approved version the same way, after its commit, and for its
+break-glass packs (`plans.exports.breakglass`).
 """
 
 from __future__ import annotations
@@ -124,7 +125,10 @@ def version_file_request(*, version: PlanVersion, kind: str, actor=None, retry: 
 
 
 def version_exports_enqueue(*, version_id: int) -> None:
-    """Ask a worker for both exports of a version (the approval's after-commit hook); never raises."""
+    """Ask a worker for both exports of a version and its break-glass packs (the approval's after-commit
+    hook); never raises."""
+    from .breakglass import breakglass_enqueue  # it imports this module
+
     try:
         version = PlanVersion.objects.select_related("plan").get(pk=version_id)
     except PlanVersion.DoesNotExist:
@@ -135,6 +139,7 @@ def version_exports_enqueue(*, version_id: int) -> None:
             version_file_request(version=version, kind=kind)
         except Exception:  # noqa: BLE001 - never undo an approval because a file could not be requested
             logger.exception("the %s of version %s could not be requested", kind, version_id)
+    breakglass_enqueue(version_id=version_id)
 
 
 def issued_file_task_run(*, version_id: int, kind: str) -> str:

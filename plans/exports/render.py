@@ -1,7 +1,7 @@
 """Rendering PDF and DOCX exports of plan versions (same version and marking, same bytes).
 
 An export renders only from the version's `content_json` snapshot (section values plus
-the contacts, processes and risks frozen when the revision was saved), the plan's
+the contacts, processes (with their vendors), resources and risks frozen when the revision was saved), the plan's
 template structure, the version's approval (its `approved_at_utc` and the approvers
 of its `approval_round`, read through plans.approvals) and its marking (draft, approved,
 superseded: `plans.exports.marking`), so an old version exports as it was. Nothing in the
@@ -44,6 +44,7 @@ from templates_app.values import display_value, format_minutes, reference_names,
 from ..approvals import version_approvers
 from ..charts import risk_heatmap
 from ..models import IssuedFile, Plan, PlanVersion, Risk
+from ..resources import resource_rows
 from .marking import version_marking
 from .render_layout import table_layout
 from .render_word import build_docx
@@ -136,6 +137,13 @@ def format_utc(value: datetime | None, *, with_time: bool = True) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if with_time else value.strftime("%Y-%m-%d")
 
 
+def vendor_labels(process: dict[str, Any]) -> list[str]:
+    """The vendors a process snapshot depends on, as the exports list them among its dependencies."""
+    return [f"vendor {v.get('name', '')}" + (f" (recovers in {format_minutes(v['recovery_minutes'])})"
+                                           if isinstance(v.get("recovery_minutes"), int) else "")
+            for v in process.get("vendors") or [] if isinstance(v, dict)]
+
+
 def _minutes(value) -> str:
     return "—" if value is None or value == "" else format_minutes(value)
 
@@ -222,8 +230,9 @@ def _export_context(version: PlanVersion, marking: str | None) -> dict[str, Any]
         "rto": _minutes(p.get("rto_minutes")),
         "rpo": _minutes(p.get("rpo_minutes")),
         "mtpd": _minutes(p.get("mtpd_minutes")),
-        "dependencies": ", ".join(str(d) for d in p.get("dependencies") or []),
+        "dependencies": ", ".join([str(d) for d in p.get("dependencies") or []] + vendor_labels(p)),
     } for p in processes]
+    resource_items = resource_rows(list(content.get("resources") or []))
     risk_rows = [{
         "threat": r.get("threat", ""),
         "likelihood": LIKELIHOOD_LABELS.get(r.get("likelihood"), r.get("likelihood") or ""),
@@ -255,6 +264,8 @@ def _export_context(version: PlanVersion, marking: str | None) -> dict[str, Any]
         "contacts": contacts,
         "processes": process_rows,
         "risks": risk_rows,
+        # None: the version was written before resources were kept ("not recorded").
+        "resources": resource_items if "resources" in content else None,
         "risk_snapshots": risks,
         "process_snapshots": processes,
         "heatmap": risk_heatmap(risks),
@@ -356,6 +367,11 @@ def print_context(context: dict[str, Any]) -> dict[str, Any]:
             ["Process", "Impact", "RTO", "RPO", "MTPD", "Dependencies"], [],
             measure=[[f"{p['name']}\n{p['description']}", p["impact"], p["rto"], p["rpo"], p["mtpd"],
                       p["dependencies"]] for p in processes],
+        ),
+        "resources_table": _print_table(
+            ["Resource", "Kind", "For process", "Primary source", "Alternate source", "Needed over time"],
+            [[r["name"], r["kind_label"], r["process"], r["primary_source"], r["alternate_source"],
+              r["quantities_label"]] for r in context["resources"] or []],
         ),
         "risks_table": _print_table(
             ["Threat", "Likelihood", "Impact", "Rating", "Owner", "Mitigation"],

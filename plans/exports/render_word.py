@@ -220,7 +220,7 @@ def build_docx(context: dict[str, Any]):
     # Table of contents: a TOC field (Word refreshes it) whose stored result lists the headings.
     write.paragraph("Contents", "TOC Heading")
     headings = [s.title for s in context["sections"]] + [
-        "Contacts", "Critical processes", "Risk register", "Revision history",
+        "Contacts", "Critical processes", "Resources", "Risk register", "Revision history",
     ]
     _field(document.add_paragraph(), 'TOC \\o "1-2" \\h \\z \\u', _NOT_XML.sub("", "\n".join(headings)))
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
@@ -257,6 +257,18 @@ def build_docx(context: dict[str, Any]):
         ])
     else:
         write.not_filled_in("No critical processes.")
+
+    write.heading("Resources", 1)
+    if context["resources"]:
+        write.table(["Resource", "Kind", "For process", "Primary source", "Alternate source", "Needed over time"], [
+            [r["name"] + (f"\n{r['notes']}" if r["notes"] else ""), r["kind_label"], r["process"],
+             r["primary_source"], r["alternate_source"], r["quantities_label"]]
+            for r in context["resources"]
+        ])
+    elif context["resources"] is None:
+        write.not_filled_in("Not recorded: this version was written before resources were kept.")
+    else:
+        write.not_filled_in("No resources.")
 
     write.heading("Risk register", 1)
     write.heading("Heat map", 2)

@@ -1,6 +1,8 @@
 """Which issued file is this? The verify page and `manage.py verify_export` ask the issued-file table only.
 
-Plan exports (a version's PDF or DOCX) and exercises' after-action reports are both found.
+Every kind is found: plan exports (a version's PDF or DOCX), break-glass packs and evidence packs of a
+version, exercises' after-action reports, post-incident reports and KPI reports. The last two are the
+organisation's files and name no plan: they are described by their incident or their organisation.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ from .render import KIND_LABELS, NOT_APPROVED, Approval, format_utc, version_app
 Marking = IssuedFile.Marking
 
 
+# What each kind of file is called when it is described ("the PDF of plan ...").
+KIND_WORDS = {
+    IssuedFile.Kind.BREAKGLASS_HTML: "break-glass pack (offline HTML)",
+    IssuedFile.Kind.BREAKGLASS_PDF: "break-glass pack (PDF)",
+    IssuedFile.Kind.EVIDENCE_PACK: "evidence pack",
+}
+
+
 @dataclass(frozen=True)
 class ExportMatch:
     issued: IssuedFile
-    version: PlanVersion | None  # None for an exercise's after-action report
+    version: PlanVersion | None  # None for reports (exercise, incident, KPI)
     approval: Approval
 
     @property
@@ -28,23 +38,50 @@ class ExportMatch:
         return self.issued.kind == IssuedFile.Kind.EXERCISE_REPORT
 
     @property
+    def is_incident_report(self) -> bool:
+        return self.issued.kind == IssuedFile.Kind.INCIDENT_REPORT
+
+    @property
+    def is_kpi_report(self) -> bool:
+        return self.issued.kind == IssuedFile.Kind.KPI_REPORT
+
+    @property
     def kind(self) -> str:
-        return "pdf" if self.is_report else EXPORT_KIND[self.issued.kind]
+        if self.issued.kind in EXPORT_KIND:
+            return EXPORT_KIND[self.issued.kind]
+        return "html" if self.issued.kind == IssuedFile.Kind.BREAKGLASS_HTML else "pdf"
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS[self.kind]
+        return KIND_WORDS.get(self.issued.kind) or KIND_LABELS.get(self.kind, self.kind.upper())
 
     @property
     def plan(self):
+        """The plan the file belongs to; None for the organisation's files (incident and KPI reports)."""
         return self.issued.plan
 
     @property
+    def organisation_name(self) -> str:
+        org = self.issued.org or (self.plan.org if self.plan is not None else None)
+        return org.name if org is not None else ""
+
+    @property
     def link(self) -> tuple[str, str]:
-        """(URL, words) of the page the file belongs to: its version's, or its exercise's."""
+        """(URL, words) of the page the file belongs to: its version's, its exercise's or incident's, the KPIs."""
         if self.is_report:
             return self.issued.exercise.get_absolute_url(), f"Open the exercise “{self.issued.exercise.title}”"
+        if self.is_incident_report:
+            return self.issued.incident.get_absolute_url(), f"Open the incident “{self.issued.incident.title}”"
+        if self.version is None:
+            return self.issued.get_absolute_url(), "Open the KPI dashboard"
         return self.version.get_absolute_url(), f"Open version {self.version.version_number}"
+
+    def _organisation_file(self, issued_on: str) -> str:
+        if self.is_incident_report:
+            incident = self.issued.incident
+            return (f"This is the post-incident report of the incident \u201c{incident.title}\u201d of "
+                    f"{self.organisation_name}, issued {issued_on}.")
+        return f"This is a KPI report of {self.organisation_name}, issued {issued_on}."
 
     def describe(self) -> str:
         """What the file is, as issued, and (for an approved file) whether it is still the plan in force."""
@@ -53,6 +90,8 @@ class ExportMatch:
             held = f", held on {exercise.held_on:%Y-%m-%d}" if exercise.held_on else ""
             return (f"This is the after-action report of the exercise \u201c{exercise.title}\u201d of plan "
                     f"\u201c{self.plan.title}\u201d{held}. Issued {format_utc(self.issued.issued_at_utc)}.")
+        if self.version is None:
+            return self._organisation_file(format_utc(self.issued.issued_at_utc))
         approved_on = format_utc(self.approval.at_utc, with_time=False) if self.approval.approved else ""
         marking = self.issued.marking
         if marking == Marking.APPROVED:
@@ -75,6 +114,8 @@ class ExportMatch:
         if self.is_report:
             return (f"This is the after-action report of the exercise \u201c{self.issued.exercise.title}\u201d of "
                     f"plan \u201c{self.plan.title}\u201d, issued on {issued_on}.")
+        if self.version is None:
+            return self._organisation_file(f"on {issued_on}")
         return (f"This is the {self.kind_label} of plan \u201c{self.plan.title}\u201d, version "
                 f"{self.version.version_number}, issued on {issued_on}.")
 
@@ -96,15 +137,16 @@ def export_find(*, digest: str, organisation=None, all_organisations: bool = Fal
     digest = (digest or "").strip().lower()
     if len(digest) != 64:
         return None
-    files = (IssuedFile.objects.filter(sha256=digest).filter(Q(version__isnull=False) | Q(exercise__isnull=False))
-             .select_related("plan__org", "version", "exercise"))
+    files = IssuedFile.objects.filter(sha256=digest).select_related("org", "plan__org", "version", "exercise",
+                                                                      "incident")
     if not all_organisations:
         if organisation is None:
             return None
-        files = files.filter(plan__org=organisation)
+        # The organisation's files name it and no plan; older plan files may have been written without it.
+        files = files.filter(Q(org=organisation) | Q(plan__org=organisation))
     issued = files.defer("version__content_json", "plan__draft_content_json").order_by("pk").first()
     if issued is None:
         return None
-    if issued.version is None:  # an exercise's report
+    if issued.version is None:  # a report: an exercise's, an incident's, the organisation's KPIs
         return ExportMatch(issued=issued, version=None, approval=NOT_APPROVED)
     return ExportMatch(issued=issued, version=issued.version, approval=version_approval(issued.version))

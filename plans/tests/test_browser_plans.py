@@ -16,7 +16,9 @@ def test_editor_creates_fills_and_saves_a_revision(browser_page, org, editor, me
     page = browser_page
     default = Template.objects.get(is_default=True)
     browser_login(page, editor.username)
+    assert page.locator("h1").inner_text() == "Needs me"  # signing in lands on the person's home
 
+    page.click("nav >> text=Plans")
     page.click("text=New plan")
     assert page.locator("select[name=template] option:checked").inner_text() == str(default)
     page.fill("input[name=title]", "Head office continuity")

@@ -158,7 +158,8 @@ def test_the_navigation_counts_read_only_what_needs_the_person(world, template):
     # Subqueries alias their tables (U0, U1 ...): a plan row is one that may use the plan indexes.
     plan_rows = [row for row in rows if "idx_bc_plan_owner" in (row["possible_keys"] or "")]
     assert {row["key"] for row in plan_rows} == {
-        "idx_bc_plan_owner_review_due", "idx_bc_plan_owner_drift", "idx_bc_plan_owner_changes"}, shown
+        "idx_bc_plan_owner_review_due", "idx_bc_plan_owner_drift", "idx_bc_plan_owner_changes",
+        "idx_bc_plan_owner_exercise_due"}, shown
     assert all(row["type"] != "ALL" for row in rows), shown
 
 

@@ -165,6 +165,7 @@ def test_approval_after_commit_enqueues_both_files_and_no_render_happens_in_the_
     run_db_worker()
     assert set(IssuedFile.objects.values_list("kind", "marking")) == {
         ("plan_pdf", "approved"), ("plan_docx", "approved"),
+        ("breakglass_html", "approved"), ("breakglass_pdf", "approved"),  # the version's break-glass pack too
     }
     # the first download right after is served at once
     assert client.get(export_url(plan)).status_code == 200

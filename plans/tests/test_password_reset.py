@@ -165,9 +165,9 @@ def test_the_audit_trail_reads_in_words(client, org, owner, bcp_admin):
     sentences = {(audit_action_label(a.action), audit_sentence(a.action, a.details_json))
                  for a in Audit.objects.filter(org=org, action__startswith="password_reset")}
     assert sentences == {
-        ("Password reset link requested by email", "Username: “owner”. Client address: “198.51.100.7”."),
+        ("Password reset link requested by email", "Username: owner. Client address: “198.51.100.7”."),
         ("Password reset refused: too many requests",
-         "Username: “owner”. Client address: “198.51.100.7”. Limit: “too many requests for this address”."),
+         "Username: owner. Client address: “198.51.100.7”. Limit: “too many requests for this address”."),
     }
     client.force_login(bcp_admin)
     page = client.get(reverse("changes:org_audit")).content.decode()

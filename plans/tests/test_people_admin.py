@@ -160,7 +160,8 @@ def test_bcp_admin_cannot_create_a_superuser_or_give_a_foreign_group(client, bcp
     assert "groups" in response.context["adminform"].form.errors
     assert not User.objects.filter(username="sneaky").exists()
     offered = response.context["adminform"].form.fields["groups"].queryset
-    assert sorted(offered.values_list("name", flat=True)) == ["BCP Admin", "BCP Editor", "BCP Reviewer", "BCP Viewer"]
+    assert sorted(offered.values_list("name", flat=True)) == ["BCP Admin", "BCP Auditor", "BCP Editor", "BCP Reviewer",
+                                                                  "BCP Viewer"]
 
     client.post(ADD, {"username": "sneaky", "usable_password": "false", "is_superuser": "on",
                       "user_permissions": [Permission.objects.get(codename="delete_user").pk], "_save": "Save"})

@@ -219,8 +219,11 @@ PLAN_DETAIL_QUERIES = (
     + 1  # plan (+ template, owner, active and approved version) within the user's organisation
     + 1  # template section rows (template_sections)
     + 1  # contacts
+    + 1  # the processes' vendors (+ vendor): the snapshot and the vendors panel
     + 1  # processes
     + 1  # risks (+ owner)
+    + 1  # resources (+ process); their quantities only when there are resources
+    + 1  # collaborators (+ person)
     + 1  # latest versions (+ author)
     + 1  # latest audit entries (+ actor)
     + 2  # permissions of the user (user and group permissions, cached for the request)

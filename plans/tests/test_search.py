@@ -304,6 +304,22 @@ def test_search_page_costs_the_same_queries_for_few_and_many_matches(client, org
     assert Plan.objects.count() == 7
 
 
+def test_a_word_in_very_many_items_shows_the_best_of_the_first_ones_and_asks_for_another_word(
+    client, org, owner, template, monkeypatch
+):
+    from plans import search
+
+    plan = make_plan(org, owner, template=template, title="Freight plan", ready=False)
+    for m in range(6):
+        process_save(plan=plan, actor=owner, expected_revision=None, values={"name": f"Freight step {m}"})
+    client.force_login(owner)
+    assert "search-narrow" not in client.get(SEARCH, {"q": "freight"}).content.decode()
+    monkeypatch.setattr(search, "CANDIDATES", 4)  # fewer than the 7 items naming freight
+    page = client.get(SEARCH, {"q": "freight"})
+    assert page.context["results"].narrow and len(page.context["results"].hits) == 4
+    assert "Add a word to narrow the search." in page.content.decode()
+
+
 def test_the_search_starts_from_the_full_text_index(org, owner, written):
     """The one search statement reads the full-text index first, then each entry's plan by its key."""
     sql, params = _search_sql(org.pk, ["ransomware", "it"])
@@ -312,10 +328,13 @@ def test_the_search_starts_from_the_full_text_index(org, owner, written):
             cursor.execute("EXPLAIN " + sql, [*params, 21, 0])
             columns = [c[0] for c in cursor.description]
             rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-            assert [(r["table"], r["type"], r["key"]) for r in rows] == [
-                ("e", "fulltext", "ft_bc_search_entry_terms"), ("p", "eq_ref", "PRIMARY")]
+            # The candidates come from the full-text index alone; each is then read by primary key.
+            # (A handful of plans here: the optimiser may read them whole rather than by key.)
+            assert [r["table"] for r in rows] == ["<derived2>", "e", "p", "bc_search_entry"]
+            assert (rows[1]["type"], rows[1]["key"]) == ("eq_ref", "PRIMARY")
+            assert (rows[3]["type"], rows[3]["key"]) == ("fulltext", "ft_bc_search_entry_terms")
         else:
             cursor.execute("EXPLAIN QUERY PLAN " + sql, [*params, 21, 0])
             steps = [row[-1] for row in cursor.fetchall()]
-            assert steps[0].startswith("SCAN bc_search_fts VIRTUAL TABLE INDEX"), steps
+            assert any(s.startswith("SCAN bc_search_fts VIRTUAL TABLE INDEX") for s in steps), steps
             assert all("SCAN e" not in s and "SCAN p" not in s for s in steps), steps

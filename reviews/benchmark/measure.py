@@ -91,9 +91,12 @@ def pages(info: dict, *, big_plans: int, crowd_people: int, small_plans: int) ->
         Page("audit_big", f"organisation audit, {big_plans:,} plans", audit, "big"),
         Page("home_small", f"home (needs me), {small_plans:,} plans", home, "small"),
         Page("home_big", f"home (needs me), {big_plans:,} plans", home, "big"),
-        # A word found in a few items of each organisation (risk "Threat 700-0", contact "Duty manager 700").
-        Page("search_small", f"search, {small_plans:,} plans", f"{search}?q=threat+700", "small"),
-        Page("search_big", f"search, {big_plans:,} plans", f"{search}?q=threat+700", "big"),
+        # A word found in the same few items of each organisation (plan 42's contact, processes and risks;
+        # a two-letter word matches whole words only). A word in most plans costs more where there are more.
+        Page("search_small", f"search, {small_plans:,} plans", f"{search}?q=42", "small"),
+        Page("search_big", f"search, {big_plans:,} plans", f"{search}?q=42", "big"),
+        Page("search_common_big", f"search for a word in every plan, {big_plans:,} plans", f"{search}?q=threat",
+             "big"),
     ]
 
 

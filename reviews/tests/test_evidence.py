@@ -180,11 +180,12 @@ def test_the_page_costs_the_same_queries_whatever_the_history(client, history, m
     # groups'); the steps: 6 the approvers of the approved version; 7 versions, 8 their approvers; 9 the
     # reviews' counts, 10 the reviews; 11 the coverage, 12 the latest acknowledgements; 13 the files' count,
     # 14 the files; 15 the changes' counts, 16 the changes; 17 the exercises' counts, 18 the exercises;
-    # 19 the findings' counts, 20 the findings; 21 the navigation's counts.
-    with django_assert_num_queries(21):
+    # 19 the findings' counts, 20 the findings; then the evidence packs: 21 the versions a pack may be built
+    # of, 22 the latest packs; 23 the navigation's counts.
+    with django_assert_num_queries(23):
         assert client.get(url).status_code == 200
     _grow(plan, owner, reviewer, member, 2 * EVIDENCE_LIMIT)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(23):
         page = client.get(url).content.decode()
     assert "Walk" in _step(page, "exercises")
 

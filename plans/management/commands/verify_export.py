@@ -1,4 +1,4 @@
-"""Check a PDF or DOCX file against the issued files (bc_issued_file, all organisations)."""
+"""Check a file (PDF, DOCX, offline HTML) against the issued files (bc_issued_file, all organisations)."""
 
 from pathlib import Path
 
@@ -9,12 +9,13 @@ from plans.exports import export_find, hash_stream
 
 class Command(BaseCommand):
     help = (
-        "Tell whether FILE is an unchanged export of a plan version: prints the plan, version and approval "
-        "on a match (exit 0), or that it matches no export (exit 1)."
+        "Tell whether FILE is an unchanged file the service issued (a plan version's PDF or DOCX, a break-glass "
+        "pack, a report): prints what it is (plan, version and approval; or the incident or organisation of a "
+        "report) on a match (exit 0), or that it matches no issued file (exit 1)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="path of the PDF or DOCX file to check")
+        parser.add_argument("file", help="path of the file to check (PDF, DOCX or offline HTML)")
 
     def handle(self, *args, **options):
         path = Path(options["file"])
@@ -30,5 +31,5 @@ class Command(BaseCommand):
         match = export_find(digest=digest, all_organisations=True)
         if match is None:
             raise CommandError(f"{path}: does not match any export (SHA-256 {digest}).", returncode=1)
-        organisation = match.plan.org.name if match.plan.org_id else "no organisation"
+        organisation = match.organisation_name or "no organisation"
         self.stdout.write(f"{path}: {match.describe()} Organisation: {organisation}. SHA-256 {digest}.")

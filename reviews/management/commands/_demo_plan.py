@@ -46,6 +46,43 @@ PROCESSES = [
      ["Email platform"]),
 ]
 
+# The organisation's vendor register: name, service, committed recovery time (minutes), days since the last
+# continuity evidence, criticality, contract reference, contacts, and the processes that depend on it.
+# Skyline's 6 h is later than the support line's RTO of 2 h (flagged); Fastlane's evidence is stale (flagged).
+VENDORS = [
+    ("Northwind Recovery Services", "Work-area recovery centre and hosted disaster recovery", 4 * H, 90, "critical",
+     "NRS-2231", "24/7 desk +44 20 7946 0150, dr-desk@northwind.example.org", ["Customer order processing"]),
+    ("Skyline Cloud Telephony", "Cloud telephony and call routing for the support line", 6 * H, 120, "critical",
+     "SKY-7781", "Service desk +44 20 7946 0160", ["Customer support line"]),
+    ("Fastlane Couriers", "Parcel collection and next-day delivery", 1 * D, 420, "high", "FL-0932",
+     "Account manager +44 20 7946 0170", ["Warehouse dispatch"]),
+    ("PayWise Payroll Bureau", "Monthly payroll processing and payslips", 1 * D, 60, "medium", "PW-5510",
+     "Client support +44 20 7946 0180", ["Payroll"]),
+]
+
+# kind, name, process it serves (or None: the plan as a whole), primary source, alternate source, notes,
+# quantities needed ((minutes into the disruption, how many), ...)
+RESOURCES = [
+    ("people", "Customer support agents", "Customer support line", "Support team (22 agents)",
+     "Agency staff through Northwind", "Agents can work from home with a laptop and a headset.",
+     ((0, 6), (4 * H, 12), (1 * D, 18))),
+    ("workspace", "Office seats", None, "Head office, 12 Harbour Street",
+     "Northwind work-area recovery centre, Aztec West", "", ((4 * H, 20), (1 * D, 40))),
+    ("it_system", "Order management system", "Customer order processing", "Cloud, primary region",
+     "Cloud, second region (warm standby)", "", ((0, 1),)),
+    ("equipment", "Laptops with VPN", None, "IT store room", "Rental partner, next-day delivery", "",
+     ((0, 10), (1 * D, 30))),
+    ("data", "Customer and order records", "Customer order processing", "Order database",
+     "Immutable offsite backup (hourly)", "RPO 1 h: restore from the latest hourly backup.", ((0, 1),)),
+]
+
+# username, role, sections (section owners only)
+COLLABORATORS = [
+    ("admin", "co_author", []),
+    ("reviewer2", "section_owner", ["recovery_strategies", "incident_response"]),
+    ("reviewer", "default_reviewer", []),
+]
+
 # threat, likelihood, impact, mitigation, owner (username)
 RISKS = [
     ("Ransomware encrypts file servers", "likely", "severe",
@@ -95,6 +132,28 @@ EXERCISE = {
                "let us down: it lived on the file server that was encrypted, and two numbers were stale.",
     "finding": ("Keep an offline copy of the call tree with the incident lead and the deputy, and check the "
                 "numbers every month.", "high", 30),
+}
+
+
+# A closed incident that activated the approved version: the timeline (kind, who, text),
+# the processes disrupted (name, disrupted minutes ago, recovered minutes ago, notes), the review and a finding.
+INCIDENT = {
+    "title": "Power cut at head office",
+    "severity": "high",
+    "description": "The street's substation failed at 07:40; the office and the server room are on UPS.",
+    "events": [
+        ("decision", "editor", "Invoke the plan: staff work from home, the order system fails over to region 2."),
+        ("communication", "viewer", "All staff told by SMS to work from home today."),
+        ("action", "admin", "Northwind DR desk called; failover of the order system confirmed."),
+        ("update", "viewer", "Power back at 09:55; the UPS held the server room."),
+    ],
+    "recoveries": [
+        ("Customer order processing", 160, 100, "Failed over to region 2."),
+        ("Customer support line", 160, 10, "Calls re-routed to agents at home after a manual step."),
+    ],
+    "review": "The plan worked: the order system was back within its RTO. The support line took longer than its "
+              "RTO because re-routing the calls needed a step nobody had written down.",
+    "finding": ("Write down the call re-routing step and test it every quarter.", "medium", 45),
 }
 
 

@@ -1,8 +1,11 @@
 """Load demo data: an organisation, one user per role, and a full sample plan. Safe to run again.
 
 The sample plan is written through the services, as people would: every section, contacts,
-critical processes and risks; version 2 submitted and approved by a reviewer; a tabletop exercise
-of it, held, with its results and a finding; then a draft revision (version 3) after it, which
+critical processes (depending on vendors of the organisation's register, one of which recovers after
+its process's RTO), resources, risks and collaborators (a co-author, a section owner, a default
+reviewer); version 2 submitted and approved by a reviewer; a tabletop exercise
+of it, held, with its results and a finding; a closed incident that activated it (timeline, recoveries,
+review, finding); then a draft revision (version 3) after it, which
 addresses the finding. A sample plan left empty by an earlier run is filled in place;
 one that has content already is left as it is. The command lives in `reviews` because it
 approves (reviews -> plans -> templates_app).
@@ -18,9 +21,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from plans import incidents
+from plans.collaborators import collaborator_save
 from plans.exercises import exercise_hold, exercise_plan, exercise_results_record
-from plans.findings import finding_raise
-from plans.models import Membership, Organisation, Plan
+from plans.findings import finding_raise, incident_finding_raise
+from plans.models import Membership, Organisation, Plan, Vendor
+from plans.resources import resource_save
 from plans.services import (
     ServiceError,
     contact_save,
@@ -30,6 +36,7 @@ from plans.services import (
     revision_save,
     risk_save,
 )
+from plans.vendors import vendor_name_key, vendor_save
 from reviews import services as workflow
 from templates_app.models import Template
 from templates_app.schema import template_sections, value_problem
@@ -69,11 +76,24 @@ def fill_sample_plan(plan: Plan, *, users: dict) -> str:
         contact = contact_save(plan=plan, actor=editor, expected_revision=None,
                                values={"name": name, "role": role, "phone": phone, "email": email, "notes": notes})
         contacts[ref] = contact.pk
+    vendors = _vendor_register(plan.org, users=users)
+    processes = {}
     for name, description, rto, rpo, mtpd, impact, dependencies in demo.PROCESSES:
-        process_save(plan=plan, actor=editor, expected_revision=None, values={
+        processes[name] = process_save(plan=plan, actor=editor, expected_revision=None, values={
             "name": name, "description": description, "rto_minutes": rto, "rpo_minutes": rpo,
             "mtpd_minutes": mtpd, "impact_rating": impact, "dependencies_json": dependencies,
+            "vendors": vendors.get(name, []),
         })
+    for kind, name, process, primary, alternate, notes, quantities in demo.RESOURCES:
+        resource_save(plan=plan, actor=editor, expected_revision=None, values={
+            "kind": kind, "name": name, "process": processes.get(process), "primary_source": primary,
+            "alternate_source": alternate, "notes": notes, "quantities": list(quantities),
+        })
+    known = {section["key"] for section in template_sections(plan.template)}
+    for username, role, sections in demo.COLLABORATORS:
+        owned = [key for key in sections if key in known]  # another default template may lack a section
+        if role != "section_owner" or owned:
+            collaborator_save(plan=plan, actor=editor, user=users[username], role=role, section_keys=owned)
     for risk in demo.RISKS:
         _add_risk(plan, risk, users=users)
     values = demo.section_values(today=timezone.localdate(), users={k: u.pk for k, u in users.items()},
@@ -97,6 +117,7 @@ def fill_sample_plan(plan: Plan, *, users: dict) -> str:
         return f"not approved ({exc.message})"
     plan.refresh_from_db()
     finding = _add_exercise(plan, users=users)
+    _add_incident(plan, users=users)
     _add_risk(plan, demo.DRAFT_RISK, users=users)
     if "recovery_strategies" in (plan.draft_content_json or {}):
         section = dict(plan.draft_content_json["recovery_strategies"])
@@ -105,6 +126,22 @@ def fill_sample_plan(plan: Plan, *, users: dict) -> str:
                             expected_revision=None)
     draft = revision_save(plan=plan, actor=editor, note=demo.DRAFT_NOTE, findings=[finding])
     return f"version {version.version_number} approved, version {draft.version_number} a draft revision"
+
+
+def _vendor_register(org, *, users: dict) -> dict[str, list]:
+    """The demo vendors in the organisation's register (added once; kept on a later run), by the process names
+    that depend on them."""
+    by_process: dict[str, list] = {}
+    for name, service, recovery, evidence_days, criticality, contract, contacts, processes in demo.VENDORS:
+        vendor = Vendor.objects.filter(org=org, name_key=vendor_name_key(name)).first() or vendor_save(
+            org=org, actor=users["admin"], values={
+                "name": name, "service": service, "recovery_minutes": recovery, "criticality": criticality,
+                "evidence_on": timezone.localdate() - timedelta(days=evidence_days), "contract_reference": contract,
+                "contacts": contacts,
+            })
+        for process in processes:
+            by_process.setdefault(process, []).append(vendor)
+    return by_process
 
 
 def _add_risk(plan: Plan, risk: tuple, *, users: dict) -> None:
@@ -135,6 +172,32 @@ def _add_exercise(plan: Plan, *, users: dict):
     description, severity, due_in_days = spec["finding"]
     return finding_raise(exercise=exercise, actor=editor, description=description, severity=severity,
                          owner=editor, due_on=today + timedelta(days=due_in_days))
+
+
+def _add_incident(plan: Plan, *, users: dict) -> None:
+    """A closed incident that activated the approved version: its timeline, two processes disrupted and recovered,
+    the stand-down, the post-incident review and a finding (its report is rendered after the commit)."""
+    spec, editor, now = demo.INCIDENT, users["editor"], timezone.now()
+    incident = incidents.incident_declare(organisation=plan.org, actor=editor, title=spec["title"],
+                                          severity=spec["severity"], description=spec["description"], plans=[plan])
+    activation = incident.activations.get()
+    process_ids = {p["name"]: p["id"] for p in activation.version.content_json.get("processes") or []}
+    for name, disrupted, recovered, notes in spec["recoveries"]:
+        if name not in process_ids:
+            continue
+        incidents.incident_process_disrupted(incident=incident, activation_id=activation.pk, actor=editor,
+                                             process_ref=process_ids[name], at=now - timedelta(minutes=disrupted))
+        incidents.incident_process_recovered(incident=incident, activation_id=activation.pk, actor=users["viewer"],
+                                             process_ref=process_ids[name], at=now - timedelta(minutes=recovered),
+                                             notes=notes)
+    for kind, username, text in spec["events"]:
+        incidents.incident_event_add(incident=incident, actor=users[username], kind=kind, text=text)
+    incidents.incident_stand_down(incident=incident, actor=editor, note="Power restored; everyone back tomorrow.")
+    incidents.incident_review_save(incident=incident, actor=editor, summary=spec["review"])
+    description, severity, due_in_days = spec["finding"]
+    incident_finding_raise(incident=incident, plan=plan, actor=editor, description=description, severity=severity,
+                           owner=editor, due_on=timezone.localdate() + timedelta(days=due_in_days))
+    incidents.incident_close(incident=incident, actor=editor)
 
 
 class Command(BaseCommand):
