@@ -18,8 +18,9 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Que
 from django.urls import reverse
 
 from bcp_site.queries import count_subquery
-from plans.models import Finding, Plan
+from plans.models import Finding, Plan, Vendor
 from plans.selectors import REVIEW_IN_DATE, REVIEW_OVERDUE, review_date_q
+from plans.vendors import GAP, STALE, evidence_stale_before, gap_exists
 
 from .auditors import auditor_membership
 from .kpi import COUNT, PERCENT, Metric, register_metric
@@ -152,5 +153,32 @@ register_metric(Metric(
     help="Open findings whose due date has passed.",
     higher_is_better=False, order=70,
 ))
-# Later features register theirs the same way (recovery met %, incidents, vendors with stale
-# evidence or RTO gaps): `register_metric(Metric(...))` in their app's ready(), or here.
+
+
+def org_vendors(org_id: int, today: dt.date) -> QuerySet:
+    return Vendor.objects.filter(org_id=org_id)
+
+
+def _vendor_list(flag: str) -> Callable[[], str]:
+    return lambda: f"{reverse('vendors:vendor_list')}?flag={flag}"
+
+
+register_metric(Metric(
+    key="vendors_stale_evidence", label="Vendors with stale continuity evidence", unit=COUNT,
+    rows=org_vendors,
+    numerator=lambda today: Count("pk", filter=Q(evidence_on__isnull=True)
+                                  | Q(evidence_on__lt=evidence_stale_before(today))),
+    items=_vendor_list(STALE), items_label="Vendors whose evidence is stale",
+    help="Vendors whose last continuity evidence is more than 365 days old, or was never received.",
+    higher_is_better=False, order=80,
+))
+register_metric(Metric(
+    key="vendors_rto_gap", label="Vendors that recover after a process needs them", unit=COUNT,
+    rows=org_vendors,
+    numerator=lambda today: Count("pk", filter=Q(gap_exists())),
+    items=_vendor_list(GAP), items_label="Vendors with an RTO gap",
+    help="Vendors whose committed recovery time is longer than the RTO of a process that depends on them.",
+    higher_is_better=False, order=90,
+))
+# Later features register theirs the same way: `register_metric(Metric(...))` here. Recovery met (% of
+# measured processes) needs each recovery row to keep its version's RTO: not recorded yet.

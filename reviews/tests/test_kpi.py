@@ -139,10 +139,34 @@ def test_acknowledgement_coverage_of_a_group_distribution_matches_the_plan_page(
 
 
 def test_every_figure_in_one_query_per_kind_of_rows(org, owner, template, django_assert_num_queries):
-    """Plans, approved plans with their coverage, findings: three aggregates, whatever the data."""
+    """Plans, approved plans with their coverage, findings, vendors: four aggregates, whatever the data."""
     plan_in_state(org, owner, template, title="Everyone", review_due=TODAY)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         figures(org.pk, today=TODAY)
+
+
+def test_vendors_with_stale_evidence_or_an_rto_gap(org, other_org, owner, template):
+    from plans.models import Process, ProcessVendor, Vendor
+    from plans.vendors import vendor_name_key
+
+    def vendor(name, *, org=org, evidence_days=None, minutes=None):
+        now = timezone.now()
+        return Vendor.objects.create(
+            org=org, name=name, name_key=vendor_name_key(name), recovery_minutes=minutes,
+            evidence_on=TODAY - dt.timedelta(days=evidence_days) if evidence_days is not None else None,
+            created_at_utc=now, updated_at_utc=now)
+
+    plan = plan_in_state(org, owner, template, title="Vendors", review_due=TODAY)
+    process = Process.objects.create(plan=plan, name="Payroll", rto_minutes=240, mtpd_minutes=1440)
+    fresh_slow = vendor("Slow Cloud", evidence_days=365, minutes=300)  # 365 days: fresh; 300 > 240: a gap
+    stale_fast = vendor("Old Courier", evidence_days=366, minutes=240)  # 366 days: stale; equal RTO: fine
+    vendor("Never asked")  # no evidence at all: stale
+    vendor("Elsewhere", org=other_org)  # another organisation's: not counted
+    for supplier in (fresh_slow, stale_fast):
+        ProcessVendor.objects.create(process=process, vendor=supplier)
+    values = _by_key(org.pk)
+    assert values["vendors_stale_evidence"].numerator == 2
+    assert values["vendors_rto_gap"].numerator == 1
 
 
 def _finding(plan, owner, *, status, due_on):
