@@ -355,13 +355,16 @@ def exercise_results_record(*, exercise: Exercise, actor, objectives: dict[int, 
                 continue
             if minutes < 0:
                 raise ServiceError("A recovery time cannot be negative.", code="negative")
+            outcome = recovery_outcome(minutes, rto=int_or_none(process.get("rto_minutes")),
+                                       mtpd=int_or_none(process.get("mtpd_minutes")))
             if row is None:
                 ExerciseRecovery.objects.create(exercise=locked, process_ref=ref, achieved_minutes=minutes,
-                                                process_name=str(process.get("name") or "")[:255], notes=notes)
+                                                process_name=str(process.get("name") or "")[:255], notes=notes,
+                                                outcome=outcome)
                 changed_processes += 1
             elif (row.achieved_minutes, row.notes) != (minutes, notes):
-                row.achieved_minutes, row.notes = minutes, notes
-                row.save(update_fields=["achieved_minutes", "notes"])
+                row.achieved_minutes, row.notes, row.outcome = minutes, notes, outcome
+                row.save(update_fields=["achieved_minutes", "notes", "outcome"])
                 changed_processes += 1
         summary = (summary or "").strip()
         if locked.summary != summary:

@@ -14,6 +14,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from .recovery import RECOVERY_OUTCOMES
+
 
 class IncidentSeverity(models.TextChoices):
     LOW = "low", "Low"
@@ -222,6 +224,9 @@ class IncidentRecovery(models.Model):
     disrupted_at_utc = models.DateTimeField("disrupted since")
     recovered_at_utc = models.DateTimeField("recovered at", null=True, blank=True)
     notes = models.TextField("notes", blank=True)
+    # How it compares with the snapshot's objectives (plans.recovery.recovery_outcome), kept with the row so
+    # the KPIs count recoveries that met their RTO without reading snapshots; "" until judged.
+    outcome = models.CharField("outcome", max_length=20, blank=True, choices=RECOVERY_OUTCOMES)
 
     history = HistoricalRecords(table_name="bc_incident_recovery_history")
 

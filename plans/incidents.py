@@ -307,13 +307,13 @@ def incident_process_recovered(*, incident: Incident, activation_id: int, proces
         if at < row.disrupted_at_utc:
             raise ServiceError(f"“{name}” cannot recover before its disruption started ({_at(row.disrupted_at_utc)}).",
                                code="before_disruption")
-        row.recovered_at_utc = at
-        if notes:
-            row.notes = notes.strip()
-        row.save()
         achieved = minutes_between(row.disrupted_at_utc, at)
         outcome = recovery_outcome(achieved, rto=int_or_none(process.get("rto_minutes")),
                                    mtpd=int_or_none(process.get("mtpd_minutes")))
+        row.recovered_at_utc, row.outcome = at, outcome
+        if notes:
+            row.notes = notes.strip()
+        row.save()
         _event(locked, actor, Kind.UPDATE, f"“{name}” ({activation.plan.title}) recovered at {_at(at)} after "
                                            f"{minutes_text(achieved)}: {Outcome.LABELS[outcome]}.")
         audit_record(plan=activation.plan, actor=actor, action="incident_process_recovered",

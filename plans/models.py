@@ -11,6 +11,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from .recovery import RECOVERY_OUTCOMES
+
 HEX64 = r"^[0-9a-f]{64}$"
 
 
@@ -1103,6 +1105,9 @@ class ExerciseRecovery(models.Model):
     process_name = models.CharField("process", max_length=255)
     achieved_minutes = models.IntegerField("recovery time achieved (minutes)")
     notes = models.TextField("notes", blank=True)
+    # How it compares with the snapshot's objectives (plans.recovery.recovery_outcome), kept with the row so
+    # the KPIs count recoveries that met their RTO without reading snapshots; "" until judged.
+    outcome = models.CharField("outcome", max_length=20, blank=True, choices=RECOVERY_OUTCOMES)
 
     history = HistoricalRecords(table_name="bc_exercise_recovery_history")
 

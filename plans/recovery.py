@@ -24,6 +24,9 @@ class Outcome:
     LABELS = {MET: "RTO met", MISSED: "RTO missed", BREACHED: "MTPD breached", NO_OBJECTIVE: "No objective"}
 
 
+RECOVERY_OUTCOMES = list(Outcome.LABELS.items())  # the stored `outcome` of a recovery row
+
+
 def recovery_outcome(achieved: int, *, rto: int | None, mtpd: int | None) -> str:
     """Met when `achieved` <= RTO; MTPD breached when `achieved` > MTPD (whatever the RTO); no
     objective when there is no RTO (and the MTPD, if any, holds); else the RTO was missed."""

@@ -18,7 +18,8 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Que
 from django.urls import reverse
 
 from bcp_site.queries import count_subquery
-from plans.models import Finding, Plan, Vendor
+from plans.models import ExerciseRecovery, Finding, IncidentRecovery, Plan, Vendor
+from plans.recovery import Outcome
 from plans.selectors import REVIEW_IN_DATE, REVIEW_OVERDUE, review_date_q
 from plans.vendors import GAP, STALE, evidence_stale_before, gap_exists
 
@@ -180,5 +181,36 @@ register_metric(Metric(
     help="Vendors whose committed recovery time is longer than the RTO of a process that depends on them.",
     higher_is_better=False, order=90,
 ))
-# Later features register theirs the same way: `register_metric(Metric(...))` here. Recovery met (% of
-# measured processes) needs each recovery row to keep its version's RTO: not recorded yet.
+
+
+def org_exercise_recoveries(org_id: int, today: dt.date) -> QuerySet:
+    return ExerciseRecovery.objects.filter(exercise__plan__org_id=org_id)
+
+
+def org_incident_recoveries(org_id: int, today: dt.date) -> QuerySet:
+    return IncidentRecovery.objects.filter(activation__incident__org_id=org_id, recovered_at_utc__isnull=False)
+
+
+MEASURED = Q(outcome__in=[Outcome.MET, Outcome.MISSED, Outcome.BREACHED])  # a process with an RTO to meet
+
+register_metric(Metric(
+    key="exercise_recovery_met", label="Exercised recoveries within their RTO", unit=PERCENT,
+    rows=org_exercise_recoveries,
+    numerator=lambda today: Count("pk", filter=Q(outcome=Outcome.MET)),
+    denominator=lambda today: Count("pk", filter=MEASURED),
+    help="Of the critical processes whose recovery time an exercise measured against an RTO, those back "
+         "within it (judged against the exercised version).",
+    order=100,
+))
+register_metric(Metric(
+    key="incident_recovery_met", label="Incident recoveries within their RTO", unit=PERCENT,
+    rows=org_incident_recoveries,
+    numerator=lambda today: Count("pk", filter=Q(outcome=Outcome.MET)),
+    denominator=lambda today: Count("pk", filter=MEASURED),
+    items=lambda: reverse("incidents:incident_list"),
+    items_label="Incidents",
+    help="Of the critical processes that recovered in an incident and had an RTO, those back within it "
+         "(judged against the version in force when the plan was activated).",
+    order=110,
+))
+# Later features register theirs the same way: `register_metric(Metric(...))` here.

@@ -139,9 +139,10 @@ def test_acknowledgement_coverage_of_a_group_distribution_matches_the_plan_page(
 
 
 def test_every_figure_in_one_query_per_kind_of_rows(org, owner, template, django_assert_num_queries):
-    """Plans, approved plans with their coverage, findings, vendors: four aggregates, whatever the data."""
+    """Plans, approved plans with their coverage, findings, vendors, exercise and incident recoveries: six
+    aggregates, whatever the data."""
     plan_in_state(org, owner, template, title="Everyone", review_due=TODAY)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         figures(org.pk, today=TODAY)
 
 
@@ -233,3 +234,32 @@ def test_approving_through_the_workflow_counts_as_in_date(org, owner, reviewer, 
     assert got["plans_review_in_date"].display == "100%"
     assert got["ack_coverage"].detail == "0 of 2"  # the owner and the reviewer: nobody acknowledged yet
     assert reverse("kpi:ack_coverage") == got["ack_coverage"].metric.items_url()
+
+
+def test_recoveries_within_their_rto_count_processes_with_an_objective(org, owner, template):
+    """Exercised recoveries: met, missed, breached and no objective (which does not count); judged against the
+    exercised version's snapshot, whatever the live process says later."""
+    from plans.exercises import exercise_hold, exercise_plan, exercise_results_record
+    from plans.models import Process
+
+    plan = plan_in_state(org, owner, template, title="Recoveries", review_due=TODAY)
+    extra = [Process.objects.create(plan=plan, name=f"Extra {i}", rto_minutes=rto, mtpd_minutes=mtpd)
+             for i, (rto, mtpd) in enumerate([(60, 120), (60, 120), (None, None)])]
+    from plans.models import PlanVersion
+    from plans.services import working_copy_content
+
+    PlanVersion.objects.filter(pk=plan.approved_version_id).update(content_json=working_copy_content(plan))
+    plan.refresh_from_db()
+    exercise = exercise_plan(plan=plan, actor=owner, values={
+        "title": "Drill", "exercise_type": "tabletop", "scenario": "Power cut", "scheduled_on": TODAY,
+        "facilitator_user": owner}, objectives=["Restore"], participants=[])
+    exercise = exercise_hold(exercise=exercise, actor=owner, held_on=TODAY)
+    refs = {p["name"]: p["id"] for p in exercise.version.content_json["processes"]}
+    exercise_results_record(exercise=exercise, actor=owner, summary="", objectives={}, recoveries={
+        refs["Extra 0"]: (60, ""),  # = RTO: met
+        refs["Extra 1"]: (121, ""),  # > MTPD: breached
+        refs["Extra 2"]: (999, ""),  # no RTO: not counted
+    })
+    Process.objects.filter(pk=extra[1].pk).update(rto_minutes=500, mtpd_minutes=900)  # the live row changes later
+    figure = _by_key(org.pk)["exercise_recovery_met"]
+    assert (figure.numerator, figure.denominator) == (1, 2) and figure.display == "50%"
