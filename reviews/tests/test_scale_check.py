@@ -89,10 +89,20 @@ def test_issued_files_once_per_kind_and_marking_with_their_hash():
     assert checks.issued_files_check(plan_id=7, version=2, rows=rows, objects=objects).ok
 
 
+def test_the_break_glass_files_of_the_version_count_as_issued_files_too():
+    html = b"<!doctype html>offline"
+    path = f"exports/plan-7/v2-breakglass-approved-{checks.sha256(html)[:16]}.html"
+    rows, objects = _issued({path: html}, rows_extra=[
+        {"kind": "breakglass_html", "marking": "approved", "sha256": checks.sha256(html), "storage_path": path}])
+    assert checks.issued_files_check(plan_id=7, version=2, rows=rows, objects=objects).ok
+    rows, objects = _issued({path: html})  # a stored file without its row
+    assert not checks.issued_files_check(plan_id=7, version=2, rows=rows, objects=objects).ok
+
+
 def test_a_second_copy_in_s3_fails():
     rows, objects = _issued({f"exports/plan-7/v2-approved-{checks.sha256(PDF)[:16]}_x1.pdf": PDF})
     result = checks.issued_files_check(plan_id=7, version=2, rows=rows, objects=objects)
-    assert not result.ok and "2 objects for v2 pdf/approved" in result.detail
+    assert not result.ok and "has no issued-file row" in result.detail
 
 
 def test_a_changed_or_missing_file_fails():

@@ -219,10 +219,12 @@ class Command(BaseCommand):
         from reviews.models import Ack
 
         endpoint = os.environ["AWS_S3_ENDPOINT_URL"]
-        rows = [{"kind": EXPORT_KIND[row.kind], "marking": row.marking, "sha256": row.sha256,
+        # Every file issued for the version: the PDF and DOCX ("pdf"/"docx"), and the break-glass pack's files.
+        rows = [{"kind": EXPORT_KIND.get(row.kind, row.kind), "marking": row.marking, "sha256": row.sha256,
                  "storage_path": row.storage_path}
                 for row in IssuedFile.objects.filter(plan_id=facts.plan_id, version__version_number=facts.version)]
-        approved = {row["kind"]: row["sha256"] for row in rows if row["marking"] == IssuedFile.Marking.APPROVED}
+        approved = {row["kind"]: row["sha256"] for row in rows
+                    if row["marking"] == IssuedFile.Marking.APPROVED and row["kind"] in ("pdf", "docx")}
         attachment = Attachment.objects.get(plan_id=facts.plan_id)
         stored = stack.s3_objects(endpoint, attachment.storage_path).get(attachment.storage_path)
         statuses = dict(Notification.objects.values_list("status").annotate(n=Count("id")).order_by())
