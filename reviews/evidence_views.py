@@ -10,6 +10,7 @@ from plans.selectors import get_plan_for_user
 
 from .evidence import evidence_chain, evidence_plan_queryset
 from .models import ReportRequest
+from .report_forms import EvidencePackForm, pack_versions, recent_requests
 
 EVIDENCE_PERM = "plans.view_audit"  # the evidence is the audit trail's, read in order
 
@@ -23,8 +24,6 @@ def plan_evidence(request, pk):
     404 outside the person's organisation, 403 without `plans.view_audit`. A fixed number of
     queries whatever the plan's history (each step of `reviews.evidence` says how many).
     """
-    from .report_views import EvidencePackForm, pack_versions, recent_requests
-
     plan = get_plan_for_user(request.user, pk, perm=EVIDENCE_PERM, queryset=evidence_plan_queryset())
     versions = pack_versions(plan)
     return render(request, "reviews/evidence/plan_evidence.html", {

@@ -26,6 +26,7 @@ from .kpi_charts import describe, trend_chart_svg
 from .kpi_metrics import in_force_plans, with_ack_coverage
 from .kpi_snapshots import kpi_keep_from, kpi_trends, snapshot_rows, trend_start
 from .models import ReportRequest
+from .report_forms import KpiReportForm, recent_requests
 
 KPI_PERM = "reviews.view_kpi"
 COVERAGE_PAGE_SIZE = 25
@@ -70,8 +71,6 @@ def dashboard(request):
             "chart_text": describe(trend),
             "months": [{"point": p, "display": format_value(p.value, figure.metric.unit)} for p in trend.months],
         })
-    from .report_views import KpiReportForm, recent_requests
-
     return render(request, "reviews/kpi/dashboard.html", {
         "org": org, "cards": cards, "today": today,
         "report_form": KpiReportForm(initial={"period_from": trend_start(today), "period_to": today}),

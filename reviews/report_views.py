@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import io
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from plans.exports.pending import WORKER_GRACE
@@ -26,6 +24,7 @@ from plans.services import ServiceError, audit_record
 from .evidence_views import EVIDENCE_PERM
 from .kpi_views import _organisation
 from .models import ReportRequest
+from .report_forms import EvidencePackForm, KpiReportForm, pack_versions
 from .report_requests import (
     CONTENT_TYPES,
     RequestState,
@@ -37,44 +36,6 @@ from .report_requests import (
 
 Kind = ReportRequest.Kind
 PREPARING_REFRESH_SECONDS, STUCK_REFRESH_SECONDS = 3, 15
-LISTED = 10  # requests listed on the dashboard and the evidence page
-
-
-DAY = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class KpiReportForm(forms.Form):
-    period_from = forms.DateField(label="From", widget=DAY)
-    period_to = forms.DateField(label="To", widget=DAY)
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("period_from"), data.get("period_to")
-        if start and end and start > end:
-            self.add_error("period_to", "The end of the period must be on or after its start.")
-        if end and end > timezone.localdate():
-            self.add_error("period_to", "A report covers days that have passed: choose today or earlier.")
-        return data
-
-
-class EvidencePackForm(forms.Form):
-    version = forms.TypedChoiceField(label="Version", coerce=int, choices=())
-
-    def __init__(self, *args, versions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["version"].choices = [(v.version_number, f"Version {v.version_number}") for v in versions]
-
-
-def pack_versions(plan):
-    """The versions a pack may be built of, newest first (at most 50: older ones through the admin)."""
-    return list(plan.versions.only("id", "plan", "version_number").order_by("-version_number")[:50])
-
-
-def recent_requests(*, org=None, plan=None, kind: str) -> list[ReportRequest]:
-    scope = ReportRequest.objects.filter(kind=kind)
-    scope = scope.filter(plan=plan) if plan is not None else scope.filter(org=org)
-    return list(scope.select_related("issued_file", "requested_by_user", "version")
-                .order_by("-requested_at_utc", "-id")[:LISTED])
 
 
 def _status_page(request, report: ReportRequest, *, back_url: str, back_label: str, download_url: str):
