@@ -3,8 +3,9 @@
 A limit counts hits per subject (a client address, an email address) in fixed windows. The
 count lives where every process sees it and is incremented atomically:
 
-- `database` (default): one `bc_rate_counter` row per subject and window, incremented with
-  ``UPDATE ... SET count = count + 1`` (the database serialises concurrent increments);
+- `database` (default): one `bc_rate_counter` row per subject and window, inserted or incremented
+  by one statement (``INSERT ... ON DUPLICATE KEY UPDATE count = count + 1`` on MariaDB, ``ON
+  CONFLICT`` on SQLite; the database serialises concurrent increments);
 - `redis` (``BCP_RATE_LIMIT_BACKEND=redis``): ``INCR`` with an expiry on ``REDIS_URL``.
 
 Never get-then-set through a cache: two processes reading the same count would both allow.
@@ -18,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import OperationalError, connection, transaction
 
 from .models import RateCounter
 
@@ -43,18 +43,39 @@ def _key(name: str, subject: str, window_start: int) -> str:
     return f"bcp:rate:{name[:60]}:{digest}:{window_start}"
 
 
+def _upsert_sql() -> str:
+    """One statement that inserts the window's row or adds one hit to it: no read-then-write, and no
+    gap lock taken by an UPDATE of a missing row (two of those then inserting deadlock on MariaDB)."""
+    table = RateCounter._meta.db_table
+    if connection.vendor == "mysql":
+        return (f"INSERT INTO {table} (`key`, `count`, expires_at_utc) VALUES (%s, 1, %s) "
+                "ON DUPLICATE KEY UPDATE `count` = `count` + 1")
+    return (f'INSERT INTO {table} ("key", "count", expires_at_utc) VALUES (%s, 1, %s) '
+            'ON CONFLICT ("key") DO UPDATE SET "count" = "count" + 1')
+
+
+DEADLOCK_RETRIES = 3
+
+
 def _database_incr(key: str, *, expires_at: datetime) -> int:
-    with transaction.atomic():
-        if not RateCounter.objects.filter(key=key).update(count=F("count") + 1):
-            try:
-                with transaction.atomic():  # a savepoint: another process may create the row first
-                    RateCounter.objects.create(key=key, count=1, expires_at_utc=expires_at)
-            except IntegrityError:
-                RateCounter.objects.filter(key=key).update(count=F("count") + 1)
-            else:
-                # A new window started: forget the windows that have ended (indexed by expiry).
-                RateCounter.objects.filter(expires_at_utc__lt=expires_at - timedelta(days=1)).delete()
-        return RateCounter.objects.select_for_update().values_list("count", flat=True).get(key=key)
+    """Add one hit and read the count, in one transaction; a deadlock with another process's cleanup is
+    tried again (only outside a caller's transaction, which a deadlock would have ended)."""
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(_upsert_sql(), [key, expires_at])
+                    created = cursor.rowcount == 1  # MariaDB: 1 inserted, 2 updated; SQLite: 1 either way
+                count = RateCounter.objects.values_list("count", flat=True).get(key=key)
+                if count == 1 and created:
+                    # A new window started: forget the windows that have ended (indexed by expiry).
+                    RateCounter.objects.filter(expires_at_utc__lt=expires_at - timedelta(days=1)).delete()
+                return count
+        except OperationalError as error:
+            deadlock = error.args and error.args[0] in (1205, 1213)  # lock wait timeout, deadlock
+            if not deadlock or connection.in_atomic_block or attempt == DEADLOCK_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 @cache
