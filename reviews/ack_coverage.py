@@ -2,8 +2,8 @@
 
 Nothing here grows with the organisation on a page:
 
-- `ack_coverage(plan)`: the numbers ("12 of 20 (60%) acknowledged v3") from one COUNT query
-  (two when the plan's approved version is not loaded).
+- `ack_coverage(plan)`: the numbers ("12 of 20 (60%) acknowledged v3") from one query of stored
+  totals (`reviews.coverage_counts`; two when the plan's approved version is not loaded).
 - `coverage_people(plan, number, show=...)`: the people themselves, each with `ack_at`, ordered
   by username (unique and indexed); `coverage_page` reads one page of them by keyset
   (`?after=<username>` / `?before=<username>`), never counting or skipping rows.
@@ -20,12 +20,11 @@ from functools import cached_property
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
-from bcp_site.queries import count_subquery
 from plans.models import Plan
 
 from .ack_records import approved_number
-from .distribution import distribution_users, organisation_readers
-from .models import Ack, PlanDistribution
+from .distribution import distribution_users
+from .models import Ack, AckCount, PlanDistribution, ReaderCount
 
 ALL, OUTSTANDING, ACKNOWLEDGED = "all", "outstanding", "acknowledged"
 SHOW_CHOICES = {ALL: "Everyone", OUTSTANDING: "Outstanding", ACKNOWLEDGED: "Acknowledged"}
@@ -114,18 +113,18 @@ def ack_coverage(plan: Plan) -> Coverage:
     version is loaded with the plan, and one more when the plan has a distribution list).
 
     Without a distribution list (everyone in the organisation acknowledges, the usual case) the
-    numbers are two counts: the organisation's readers (`organisation_readers`), and the version's
-    acknowledgements by them. A list is read person by person (`distribution_users`).
+    numbers are the stored running totals of `reviews.coverage_counts`, read by key: the same cost
+    in an organisation of 10 people or 10,000. A list is read person by person (`distribution_users`).
     """
     number = approved_number(plan)
     coverage = Coverage(plan=plan, version_number=number, approved_at=plan.approved_at_utc)
     if number is None:
         return coverage
-    readers = organisation_readers(plan.org_id)
     counts = Plan.objects.filter(pk=plan.pk).values("pk").annotate(
         listed=Exists(PlanDistribution.objects.filter(plan_id=OuterRef("pk"))),
-        total=count_subquery(readers),
-        acknowledged=count_subquery(_acks(plan.pk, number).filter(user__in=readers.values("pk"))),
+        total=Subquery(ReaderCount.objects.filter(organisation_id=OuterRef("org_id")).values("readers")[:1]),
+        acknowledged=Subquery(
+            AckCount.objects.filter(plan_id=OuterRef("pk"), version_number=number).values("acknowledged")[:1]),
     ).first()
     if counts is not None and not counts["listed"]:
         coverage.total, coverage.acknowledged_count = counts["total"] or 0, counts["acknowledged"] or 0

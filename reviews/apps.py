@@ -40,3 +40,8 @@ class ReviewsConfig(AppConfig):
 
         # The KPI metrics (the dashboard, the daily snapshots) are declared in one module.
         from . import kpi_metrics  # noqa: F401 - registers them
+
+        # Coverage totals follow the people and acknowledgements they count, whatever writes them.
+        from .coverage_counts import connect_receivers
+
+        connect_receivers()

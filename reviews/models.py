@@ -101,6 +101,42 @@ class Ack(models.Model):
         return f"Acknowledgement of version {self.ack_version_number} by user {self.user_id}"
 
 
+class ReaderCount(models.Model):
+    """How many people read an organisation's plans (its active members who are not auditors), kept
+    by `reviews.coverage_counts` so a plan page shows coverage without counting the organisation."""
+
+    organisation = models.OneToOneField(
+        "plans.Organisation", on_delete=models.CASCADE, primary_key=True, related_name="+", db_column="org_id"
+    )
+    readers = models.IntegerField("readers", default=0)
+
+    class Meta:
+        db_table = "bc_reader_count"
+        verbose_name = "reader count"
+
+    def __str__(self) -> str:
+        return f"{self.readers} readers in organisation {self.organisation_id}"
+
+
+class AckCount(models.Model):
+    """How many of the organisation's readers acknowledged one version of a plan, kept by
+    `reviews.coverage_counts` (acknowledgements by leavers and auditors do not count)."""
+
+    plan = models.ForeignKey("plans.Plan", on_delete=models.CASCADE, related_name="+", db_column="plan_id")
+    version_number = models.IntegerField("version")
+    acknowledged = models.IntegerField("acknowledged by readers", default=0)
+
+    class Meta:
+        db_table = "bc_ack_count"
+        verbose_name = "acknowledgement count"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "version_number"], name="uq_bc_ack_count_plan_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.acknowledged} acknowledgements of version {self.version_number} of plan {self.plan_id}"
+
+
 class PlanDistribution(models.Model):
     """Who must acknowledge a plan, when it is not everyone in the organisation: a user or a group."""
 

@@ -44,7 +44,7 @@ from plans.plan_facts import plan_changes_requested, plan_facts_approved
 from plans.readiness import version_readiness_refusal
 from plans.services import ServiceError, audit_record, member_check, working_copy_differs
 
-from . import ack_mail
+from . import ack_mail, coverage_counts
 from .contributors import (
     NEVER,
     _approvals_before,
@@ -443,6 +443,7 @@ def review_approve(*, review: Review, actor) -> Review:
             audit_record(plan=plan, actor=actor, action="plan_approved",
                          details={**details, "reconfirmed": True} if reconfirmed else details)
             findings_close_on_approval(plan=plan, version=version, actor=actor)  # the findings it addresses
+            coverage_counts.version_approved(plan.pk, version.version_number)  # its acknowledgements' count
             if not reconfirmed:
                 version_id, version_number, plan_id = locked.version.pk, locked.version.version_number, plan.pk
                 ack_mail.ack_links_queue(plan=plan, version_number=version_number)

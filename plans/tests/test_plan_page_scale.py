@@ -42,6 +42,9 @@ def add_people(org, n, *, start=0, group="BCP Viewer"):
     Membership.objects.bulk_create(Membership(user=u, organisation=org) for u in users)
     group = Group.objects.get(name=group)
     User.groups.through.objects.bulk_create(User.groups.through(user_id=u.pk, group_id=group.pk) for u in users)
+    from reviews.coverage_counts import coverage_recount  # bulk inserts send no signals: count them
+
+    coverage_recount(org.pk)
 
 
 def make_large(plan, owner):

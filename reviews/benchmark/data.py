@@ -27,6 +27,7 @@ from plans.models import Audit, Contact, Membership, Organisation, Plan, PlanVer
 from plans.risk import risk_rating
 from plans.search import search_reindex
 from plans.services import contact_snapshot, process_snapshot, risk_snapshot
+from reviews.coverage_counts import coverage_recount
 from reviews.models import Ack, Review
 from templates_app.models import Template
 from templates_app.schema import default_content, template_sections
@@ -272,8 +273,9 @@ def build_bench_data(scale: Scale, *, say=lambda line: None) -> dict:
         )
         for key in ("small", "crowd"):
             _acks(plans[key][0], people[key], now)
-    say("  search index (plans.search)")
+    say("  search index (plans.search), coverage counts (reviews.coverage_counts)")
     search_reindex()
+    coverage_recount()  # bulk inserts send no signals
     return {
         "scale": scale.name,
         "orgs": {key: org.pk for key, org in orgs.items()},

@@ -43,6 +43,7 @@ def seed(members: int) -> Seeded:
 
     from bcp_site.testing import PASSWORD, make_org, make_template, make_user
     from plans.models import Membership
+    from reviews.coverage_counts import coverage_recount
 
     User = get_user_model()
     org = make_org("Scale-out check Ltd")
@@ -56,6 +57,7 @@ def seed(members: int) -> Seeded:
     )
     people = list(User.objects.filter(username__startswith="sc_member"))  # ids (MariaDB returns none from bulk)
     Membership.objects.bulk_create((Membership(user=p, organisation=org) for p in people), batch_size=1000)
+    coverage_recount(org.pk)  # bulk inserts send no signals
     template = make_template(name="Scale-out check template", org=org)
     everyone = [editor, *reviewers, *people]
     return Seeded(template_id=template.pk, editor=editor.username,

@@ -19,6 +19,7 @@ from plans.models import Plan
 from plans.tests.test_plan_page_scale import add_people
 from reviews import ack_views
 from reviews.ack_coverage import ACKNOWLEDGED, ALL, OUTSTANDING, ack_coverage
+from reviews.coverage_counts import coverage_recount
 from reviews.models import Ack, PlanDistribution
 from reviews.panels import plan_ack_panel, plan_workflow
 
@@ -44,6 +45,7 @@ def approved(plan, owner, reviewer, django_capture_on_commit_callbacks):
 def acknowledge(plan, users, version=1):
     Ack.objects.bulk_create(Ack(plan=plan, user=u, ack_version_number=version, ack_at_utc=timezone.now())
                             for u in users)
+    coverage_recount(plan.org_id)  # bulk inserts send no signals
 
 
 def viewers(org):

@@ -18,6 +18,7 @@ from plans.models import Exercise, Finding, IssuedFile, PlanVersion, Process
 from plans.services import version_create
 from reviews import services
 from reviews.ack_records import ack_record
+from reviews.coverage_counts import coverage_recount
 from reviews.evidence import EVIDENCE_LIMIT, evidence_chain, evidence_plan_queryset
 from reviews.models import Ack, Review
 
@@ -169,6 +170,7 @@ def _grow(plan, owner, reviewer, member, n: int) -> None:
                                severity=Finding.Severity.LOW, owner_user=owner, due_on=timezone.localdate(),
                                raised_at_utc=now)
     Ack.objects.bulk_create(Ack(plan=plan, user=p, ack_version_number=2, ack_at_utc=now) for p in people)
+    coverage_recount(plan.org_id)  # bulk inserts send no signals
 
 
 def test_the_page_costs_the_same_queries_whatever_the_history(client, history, member, owner, reviewer,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from bcp_site.testing import make_org, make_plan, make_user
 from plans.models import Exercise, Finding, Plan
 from reviews.ack_coverage import ack_coverage
+from reviews.coverage_counts import coverage_recount
 from reviews.distribution import distribution_set, distribution_users
 from reviews.kpi import COUNT, PERCENT, Metric, figures, format_value, metrics, percent_of, register_metric
 from reviews.models import Ack
@@ -115,6 +116,7 @@ def test_acknowledgement_coverage_over_every_approved_plan(org, owner, template,
         Ack(plan=chosen, user=owner, ack_version_number=1, ack_at_utc=now),  # not on that distribution
         Ack(plan=draft, user=member, ack_version_number=1, ack_at_utc=now),  # no approved version
     ])
+    coverage_recount(org.pk)  # bulk inserts send no signals
     # Active members: owner, member, reviewer, bcp_admin (the auditor is on no distribution).
     assert auditor not in distribution_users(everyone)
     coverage = _by_key(org.pk)["ack_coverage"]

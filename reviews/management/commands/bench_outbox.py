@@ -196,6 +196,7 @@ class Bench:
 
         from bcp_site.testing import make_org, make_plan, make_template, make_user
         from plans.models import Membership
+        from reviews.coverage_counts import coverage_recount
         from reviews.services import plan_submit_for_review
 
         User = get_user_model()
@@ -211,6 +212,7 @@ class Bench:
         if not all(p.pk for p in people):  # MariaDB returns no ids from a bulk insert
             people = list(User.objects.filter(username__startswith="person"))
         Membership.objects.bulk_create((Membership(user=p, organisation=org) for p in people), batch_size=1000)
+        coverage_recount(org.pk)  # bulk inserts send no signals
         plan = make_plan(org, owner, template=make_template(name="Benchmark template"), title="Benchmark plan")
         [review] = plan_submit_for_review(plan=plan, actor=owner, reviewers=[reviewer])
         expected = {p.email for p in people} | {owner.email, reviewer.email}

@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from reviews.coverage_counts import coverage_recount
 from reviews.kpi_snapshots import KPI_KEEP_YEARS, kpi_keep_from, kpi_snapshot_take
 
 
@@ -35,5 +36,8 @@ class Command(BaseCommand):
         if when < kpi_keep_from(today):
             raise CommandError(f"--day {when:%Y-%m-%d} is more than {KPI_KEEP_YEARS} years ago: snapshots that old "
                                "are not kept.")
+        mended = coverage_recount()  # the stored coverage totals, counted again (reviews.coverage_counts)
+        if mended:
+            self.stdout.write(self.style.WARNING(f"Coverage: {mended} stored figure(s) mended."))
         run = kpi_snapshot_take(day=when)
         self.stdout.write(self.style.SUCCESS(run.summary()))
