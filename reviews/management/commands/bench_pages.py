@@ -87,7 +87,7 @@ class Command(BaseCommand):
         clients = measure.sessions(info)
         results = []
         for page in pages:
-            result = report.PageResult(key=page.key, label=page.label, url=page.path)
+            result = report.PageResult(key=page.key, label=page.label, url=page.path, allowed=page.allowed)
             measure.in_process(page, clients[page.who], result)
             results.append(result)
         self.stdout.write(f"Queries counted and explained; measuring {len(pages)} pages for {duration} s each…")
