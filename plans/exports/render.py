@@ -434,15 +434,17 @@ def _fewer_gc_passes():
     triggers a dozen full collections, each walking every object of the process: in a Django
     process (models, URL patterns, templates) the same HTML took about a fifth longer than in a
     bare interpreter. A larger first generation still frees the garbage as the layout goes
-    (memory stays the same) but never walks the whole process. The thresholds are the
-    process's, so concurrent renders (threads) count themselves in and the last one out
-    restores them.
+    (memory stays the same), and the objects the process held before the render are frozen
+    (`gc.freeze`) so the one or two full collections left walk the render's objects only, not
+    Django's. The thresholds and the frozen set are the process's, so concurrent renders
+    (threads) count themselves in and the last one out restores them.
     """
     global _gc_renders, _gc_saved_thresholds
     with _gc_lock:
         if _gc_renders == 0:
             _gc_saved_thresholds = gc.get_threshold()
             gc.set_threshold(max(GC_YOUNG_THRESHOLD, _gc_saved_thresholds[0]), *_gc_saved_thresholds[1:])
+            gc.freeze()
         _gc_renders += 1
     try:
         yield
@@ -450,6 +452,7 @@ def _fewer_gc_passes():
         with _gc_lock:
             _gc_renders -= 1
             if _gc_renders == 0:
+                gc.unfreeze()
                 gc.set_threshold(*_gc_saved_thresholds)
 
 
@@ -476,9 +479,9 @@ def render_pdf(version: PlanVersion, *, context: dict[str, Any] | None = None) -
     if missing:  # a fallback system font would change the bytes from machine to machine
         raise RuntimeError(f"the export fonts are missing from {FONTS_DIR}: {', '.join(missing)}")
     context = context or export_context(version)
-    html = render_to_string("plans/print/version.html", print_context(context))
     identifier = f"bcp-plan-{context['plan_id']}-v{context['version_number']}".encode()
     with _fewer_gc_passes():
+        html = render_to_string("plans/print/version.html", print_context(context))
         # Relative URLs (the @font-face sources) resolve in the fonts folder.
         source = html_class(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=_fonts_only_fetcher())
         document = source.render()

@@ -177,6 +177,7 @@ def test_rendering_leaves_the_garbage_collectors_thresholds_as_they_were(filled_
     before = gc.get_threshold()
     render_pdf(filled_plan.current_version)
     assert gc.get_threshold() == before and gc.isenabled()
+    assert gc.get_freeze_count() == 0  # nothing is left out of the collector's reach
 
 
 def test_exporting_twice_gives_identical_bytes(filled_plan, settings):
