@@ -51,19 +51,22 @@ def links_check(*, expected: Iterable[str], delivered: Sequence[str], allowed_du
 
 
 def acks_check(*, expected_user_ids: Iterable[int], ack_user_ids: Sequence[int], confirmed: int,
-               repeats_told_done: int, repeats: int) -> Check:
+               repeats_told_done: int, repeats: int, stored_count: int | None) -> Check:
     """One acknowledgement row per person (`ack_user_ids`: the user of every row of the version);
-    every confirmation page said thank you, and every repeated POST said it was done already."""
+    every confirmation page said thank you, every repeated POST said it was done already, and the
+    stored coverage total the plan page shows (`stored_count`, reviews.coverage_counts), added to by
+    both instances at once, counts each of them once."""
     expected = set(expected_user_ids)
     counts = Counter(ack_user_ids)
     missing = expected - set(counts)
     doubled = [user for user, n in counts.items() if n > 1]
     strangers = set(counts) - expected
     ok = (not missing and not doubled and not strangers and confirmed == len(expected)
-          and repeats_told_done == repeats)
+          and repeats_told_done == repeats and stored_count == len(counts))
     detail = (f"{len(counts)} people acknowledged, expected {len(expected)}; rows {len(ack_user_ids)}; "
               f"missing {len(missing)}; recorded twice {len(doubled)}; thanked {confirmed}; "
-              f"repeated confirmations told 'already acknowledged' {repeats_told_done} of {repeats}")
+              f"repeated confirmations told 'already acknowledged' {repeats_told_done} of {repeats}; "
+              f"plan page's stored count {stored_count}")
     if strangers:
         detail += f"; rows for people without a link: {len(strangers)}"
     return Check("Acknowledgements: recorded once per person", ok, detail)

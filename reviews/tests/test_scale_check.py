@@ -50,8 +50,9 @@ def test_a_missing_or_unexpected_link_fails():
 
 
 def test_acks_once_per_person():
-    good = dict(expected_user_ids=[1, 2, 3], confirmed=3, repeats_told_done=1, repeats=1)
+    good = dict(expected_user_ids=[1, 2, 3], confirmed=3, repeats_told_done=1, repeats=1, stored_count=3)
     assert checks.acks_check(ack_user_ids=[3, 1, 2], **good).ok
+    assert not checks.acks_check(ack_user_ids=[3, 1, 2], **{**good, "stored_count": 2}).ok  # a lost update
     assert not checks.acks_check(ack_user_ids=[1, 2, 3, 3], **good).ok
     assert not checks.acks_check(ack_user_ids=[1, 2], **good).ok
     assert not checks.acks_check(ack_user_ids=[1, 2, 3], **{**good, "repeats_told_done": 0}).ok

@@ -216,7 +216,7 @@ class Command(BaseCommand):
 
         from plans.exports import EXPORT_KIND
         from plans.models import Attachment, IssuedFile, Notification
-        from reviews.models import Ack
+        from reviews.models import Ack, AckCount
 
         endpoint = os.environ["AWS_S3_ENDPOINT_URL"]
         # Every file issued for the version: the PDF and DOCX ("pdf"/"docx"), and the break-glass pack's files.
@@ -238,6 +238,8 @@ class Command(BaseCommand):
                 ack_user_ids=list(Ack.objects.filter(plan_id=facts.plan_id, ack_version_number=facts.version)
                                   .values_list("user_id", flat=True)),
                 confirmed=thanked, repeats_told_done=told_done, repeats=repeats,
+                stored_count=AckCount.objects.filter(plan_id=facts.plan_id, version_number=facts.version)
+                .values_list("acknowledged", flat=True).first(),
             ),
             checks.issued_files_check(plan_id=facts.plan_id, version=facts.version, rows=rows,
                                       objects=stack.s3_objects(endpoint, f"exports/plan-{facts.plan_id}/")),
