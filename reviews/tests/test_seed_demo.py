@@ -17,8 +17,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _no_exports(monkeypatch):
-    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kw: None)  # rendering is tested elsewhere
+def issued(monkeypatch) -> list[int]:
+    """The versions whose files the seed issued (rendering is tested elsewhere)."""
+    monkeypatch.setattr("plans.exports.version_exports_enqueue", lambda **kw: None)
+    versions = []
+    monkeypatch.setattr("reviews.management.commands.seed_demo.version_exports_store",
+                        lambda *, version_id: versions.append(version_id))
+    return versions
 
 
 def seed() -> str:
@@ -65,11 +70,13 @@ def check_full_plan(plan: Plan) -> None:
     assert readiness.ready and readiness.warnings == []
 
 
-def test_seed_demo_makes_a_full_plan_and_a_second_run_changes_nothing(client, django_user_model):
+def test_seed_demo_makes_a_full_plan_and_a_second_run_changes_nothing(client, django_user_model, issued):
     out = seed()
     plan = sample_plan()
     assert f"sample plan #{plan.pk} created: version 2 approved, version 3 a draft revision." in out
     check_full_plan(plan)
+    # Every version's PDF and DOCX issued by the seed: a demo's first download is the file itself.
+    assert sorted(issued) == sorted(plan.versions.values_list("pk", flat=True))
     for username, password, *_rest in DEMO_USERS:
         assert django_user_model.objects.get(username=username).check_password(password)
         assert f"{username:<10} password: {password}" in out

@@ -24,6 +24,7 @@ from django.utils import timezone
 from plans import incidents
 from plans.collaborators import collaborator_save
 from plans.exercises import exercise_hold, exercise_plan, exercise_results_record
+from plans.exports.issued import version_exports_store
 from plans.findings import finding_raise, incident_finding_raise
 from plans.models import Membership, Organisation, Plan, Vendor
 from plans.resources import resource_save
@@ -225,7 +226,7 @@ class Command(BaseCommand):
                 Membership.objects.update_or_create(user=user, defaults={"organisation": org})
                 users[username] = user
             template = Template.objects.filter(is_default=True).first() or Template.objects.first()
-            plan_note = "no template installed, so no sample plan"
+            plan_note, plan = "no template installed, so no sample plan", None
             if template is not None:
                 plan = Plan.objects.filter(org=org, title=PLAN_TITLE).order_by("pk").first()
                 if plan is None:
@@ -237,6 +238,10 @@ class Command(BaseCommand):
                 else:
                     plan_note = f"sample plan #{plan.pk} already there"
 
+        if template is not None and plan is not None:
+            # The demo's files issued now, so a first download is the file, not "being prepared".
+            for version_id in plan.versions.values_list("pk", flat=True):
+                version_exports_store(version_id=version_id)
         self.stdout.write(demo_kpi_history(org))
         login = settings.SITE_URL + reverse("login")
         self.stdout.write(f"Demo users (log in at {login}):")
