@@ -16,20 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bcp_site.text import display_name
 from plans.exports.render import (
-    FONTS_DIR,
     _css_string,
-    _fewer_gc_passes,
-    _fonts_only_fetcher,
-    _print_html_class,
     format_utc,
+    pdf_from_template,
 )
 from plans.models import Exercise, Finding, Incident, PlanVersion
-from plans.services import ServiceError
 
 from .kpi import figures, format_value
 from .kpi_charts import describe, trend_chart_svg
@@ -164,16 +159,6 @@ def kpi_report_context(request: ReportRequest) -> dict:
 
 def render_kpi_report(request: ReportRequest) -> bytes:
     """The report's PDF. Raises ServiceError "renderer_unavailable" when WeasyPrint cannot load."""
-    try:
-        html_class = _print_html_class()
-    except OSError as error:
-        from bcp_site.system_check import weasyprint_problem
-
-        raise ServiceError(f"PDF rendering is not available on this server: {weasyprint_problem() or error}.",
-                           code="renderer_unavailable") from error
     with timezone.override(UTC):
         context = kpi_report_context(request)
-    html = render_to_string("reviews/kpi/print/report.html", context)
-    with _fewer_gc_passes():
-        source = html_class(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=_fonts_only_fetcher())
-        return source.render().write_pdf(pdf_identifier=f"bcp-kpi-report-{request.pk}".encode())
+    return pdf_from_template("reviews/kpi/print/report.html", context, identifier=f"bcp-kpi-report-{request.pk}")

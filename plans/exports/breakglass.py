@@ -39,14 +39,10 @@ from .issued import _read_storage, _store_new, sha256_bytes
 from .marking import markings_up_to, version_marking
 from .pending import FileState
 from .render import (
-    FONT_FILES,
-    FONTS_DIR,
     MARKING_TEXT,
     _css_string,
-    _fewer_gc_passes,
-    _fonts_only_fetcher,
-    _print_html_class,
     format_utc,
+    pdf_from_template,
     version_approval,
 )
 
@@ -125,22 +121,9 @@ def render_breakglass_html(version: PlanVersion, *, context: dict[str, Any] | No
 def render_breakglass_pdf(version: PlanVersion, *, context: dict[str, Any] | None = None) -> bytes:
     """The short PDF (WeasyPrint, the shipped fonts only). Raises ServiceError "renderer_unavailable"
     when WeasyPrint cannot load its libraries (see `plans.exports.render.render_pdf`)."""
-    try:
-        html_class = _print_html_class()
-    except OSError as error:
-        from bcp_site.system_check import weasyprint_problem
-
-        raise ServiceError(f"PDF rendering is not available on this server: {weasyprint_problem() or error}.",
-                           code="renderer_unavailable") from error
-    missing = [name for name in FONT_FILES if not (FONTS_DIR / name).is_file()]
-    if missing:
-        raise RuntimeError(f"the export fonts are missing from {FONTS_DIR}: {', '.join(missing)}")
     context = context or breakglass_context(version, marking=version_marking(version))
-    html = render_to_string("plans/incidents/breakglass/print.html", context)
-    with _fewer_gc_passes():
-        source = html_class(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=_fonts_only_fetcher())
-        return source.render().write_pdf(
-            pdf_identifier=f"bcp-breakglass-{version.plan_id}-v{version.version_number}".encode())
+    return pdf_from_template("plans/incidents/breakglass/print.html", context,
+                             identifier=f"bcp-breakglass-{version.plan_id}-v{version.version_number}")
 
 
 RENDERERS = {HTML: render_breakglass_html, PDF: render_breakglass_pdf}

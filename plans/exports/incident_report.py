@@ -17,7 +17,6 @@ from datetime import UTC
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bcp_site.text import display_name
@@ -29,13 +28,9 @@ from ..services import ServiceError, audit_record
 from ..storage import delete_files_on_commit
 from .issued import _read_storage, _store_new, sha256_bytes
 from .render import (
-    FONT_FILES,
-    FONTS_DIR,
     _css_string,
-    _fewer_gc_passes,
-    _fonts_only_fetcher,
-    _print_html_class,
     format_utc,
+    pdf_from_template,
 )
 from .report import ReportState
 
@@ -120,22 +115,9 @@ def incident_report_context(incident: Incident) -> dict[str, Any]:
 def render_incident_report(incident: Incident) -> bytes:
     """The report's PDF (the same incident, the same bytes). Raises ServiceError "renderer_unavailable"
     when WeasyPrint cannot load its libraries."""
-    try:
-        html_class = _print_html_class()
-    except OSError as error:
-        from bcp_site.system_check import weasyprint_problem
-
-        raise ServiceError(f"PDF rendering is not available on this server: {weasyprint_problem() or error}.",
-                           code="renderer_unavailable") from error
-    missing = [name for name in FONT_FILES if not (FONTS_DIR / name).is_file()]
-    if missing:
-        raise RuntimeError(f"the export fonts are missing from {FONTS_DIR}: {', '.join(missing)}")
     with timezone.override(UTC):
         context = incident_report_context(incident)
-    html = render_to_string("plans/incidents/print/report.html", context)
-    with _fewer_gc_passes():
-        source = html_class(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=_fonts_only_fetcher())
-        return source.render().write_pdf(pdf_identifier=f"bcp-incident-{incident.pk}".encode())
+    return pdf_from_template("plans/incidents/print/report.html", context, identifier=f"bcp-incident-{incident.pk}")
 
 
 # --- issuing and reading -------------------------------------------------------------------------------

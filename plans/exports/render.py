@@ -456,11 +456,14 @@ def _fewer_gc_passes():
                 gc.set_threshold(*_gc_saved_thresholds)
 
 
-def render_pdf(version: PlanVersion, *, context: dict[str, Any] | None = None) -> bytes:
-    """The PDF of a version (deterministic: same version and marking, same bytes).
+def pdf_from_template(template_name: str, context: dict[str, Any], *, identifier: str,
+                      unavailable_note: str = "") -> bytes:
+    """A print template rendered to PDF with the shipped fonts only: the one way every PDF of the
+    product is made (plans, reports, break-glass packs).
 
     Refused (ServiceError "renderer_unavailable") when WeasyPrint cannot load its system
-    libraries, naming them and the command that installs them (bcp_site.system_check).
+    libraries, naming them and the command that installs them (bcp_site.system_check), then
+    `unavailable_note`. The template is rendered, laid out and written with fewer collector passes.
     """
     try:
         html_class = _print_html_class()
@@ -470,22 +473,28 @@ def render_pdf(version: PlanVersion, *, context: dict[str, Any] | None = None) -
 
         logger.error("WeasyPrint cannot load its libraries: %s", error)
         raise ServiceError(
-            f"PDF rendering is not available on this server: {weasyprint_problem() or error}. "
-            "The DOCX export still works.",
+            f"PDF rendering is not available on this server: {weasyprint_problem() or error}.{unavailable_note}",
             code="renderer_unavailable",
         ) from error
-
     missing = [name for name in FONT_FILES if not (FONTS_DIR / name).is_file()]
     if missing:  # a fallback system font would change the bytes from machine to machine
         raise RuntimeError(f"the export fonts are missing from {FONTS_DIR}: {', '.join(missing)}")
-    context = context or export_context(version)
-    identifier = f"bcp-plan-{context['plan_id']}-v{context['version_number']}".encode()
     with _fewer_gc_passes():
-        html = render_to_string("plans/print/version.html", print_context(context))
+        html = render_to_string(template_name, context)
         # Relative URLs (the @font-face sources) resolve in the fonts folder.
         source = html_class(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=_fonts_only_fetcher())
-        document = source.render()
-        return document.write_pdf(pdf_identifier=identifier)
+        return source.render().write_pdf(pdf_identifier=identifier.encode())
+
+
+def render_pdf(version: PlanVersion, *, context: dict[str, Any] | None = None) -> bytes:
+    """The PDF of a version (deterministic: same version and marking, same bytes); refused with
+    "renderer_unavailable" when WeasyPrint cannot load (`pdf_from_template`)."""
+    context = context or export_context(version)
+    return pdf_from_template(
+        "plans/print/version.html", print_context(context),
+        identifier=f"bcp-plan-{context['plan_id']}-v{context['version_number']}",
+        unavailable_note=" The DOCX export still works.",
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from datetime import UTC
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bcp_site.text import display_name
@@ -34,13 +33,9 @@ from ..storage import delete_files_on_commit
 from .issued import _read_storage, _store_new, sha256_bytes
 from .pending import WORKER_GRACE
 from .render import (
-    FONT_FILES,
-    FONTS_DIR,
     _css_string,
-    _fewer_gc_passes,
-    _fonts_only_fetcher,
-    _print_html_class,
     format_utc,
+    pdf_from_template,
 )
 
 logger = logging.getLogger(__name__)
@@ -93,22 +88,9 @@ def exercise_report_context(exercise: Exercise) -> dict[str, Any]:
 def render_exercise_report(exercise: Exercise) -> bytes:
     """The report's PDF (the same exercise, the same bytes). Raises ServiceError "renderer_unavailable"
     when WeasyPrint cannot load its libraries (see `plans.exports.render.render_pdf`)."""
-    try:
-        html_class = _print_html_class()
-    except OSError as error:
-        from bcp_site.system_check import weasyprint_problem
-
-        raise ServiceError(f"PDF rendering is not available on this server: {weasyprint_problem() or error}.",
-                           code="renderer_unavailable") from error
-    missing = [name for name in FONT_FILES if not (FONTS_DIR / name).is_file()]
-    if missing:
-        raise RuntimeError(f"the export fonts are missing from {FONTS_DIR}: {', '.join(missing)}")
     with timezone.override(UTC):
         context = exercise_report_context(exercise)
-    html = render_to_string("plans/exercises/print/report.html", context)
-    with _fewer_gc_passes():
-        source = html_class(string=html, base_url=FONTS_DIR.as_uri() + "/", url_fetcher=_fonts_only_fetcher())
-        return source.render().write_pdf(pdf_identifier=f"bcp-exercise-{exercise.pk}".encode())
+    return pdf_from_template("plans/exercises/print/report.html", context, identifier=f"bcp-exercise-{exercise.pk}")
 
 
 # --- issuing and reading ----------------------------------------------------------------------------
