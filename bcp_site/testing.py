@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import subprocess
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -173,3 +175,15 @@ def admin_inline_data(response) -> dict[str, str]:
 
 # What the navigation adds to every signed-in page: the "needs me" counts (reviews.attention), one query.
 NAVIGATION_COUNTS = 1
+
+
+def pdf_text(data: bytes, tmp_path) -> str:
+    """A PDF's text as a reader sees it (poppler's `pdftotext -layout`); each page ends with a form feed."""
+    path = tmp_path / f"{hashlib.sha256(data).hexdigest()[:16]}.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
+
+
+def pdf_pages(data: bytes, tmp_path) -> list[str]:
+    """The text of each page of a PDF, in order."""
+    return pdf_text(data, tmp_path).split("\f")[:-1]

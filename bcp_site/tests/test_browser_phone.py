@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 
 import pytest
 from django.conf import settings
@@ -28,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bcp_site.pytest_plugin import ARTIFACTS
+from bcp_site.testing import pdf_text
 from plans.services import contact_save, plan_create, plan_section_update, process_save, revision_save, risk_save
 from templates_app.models import Template
 from templates_app.schema import template_sections, value_problem
@@ -215,10 +215,7 @@ def test_plan_and_version_pages_print_without_navigation_or_controls(browser_pag
         assert breaks[0] != "page" and set(breaks[1:]) == {"page"}, breaks  # a page per section, none blank first
 
         # Printed for real (A4, as a browser's "Save as PDF" does): the plan's words, none of the page's controls.
-        pdf = tmp_path / "printed.pdf"
-        pdf.write_bytes(page.pdf(format="A4"))
-        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True,
-                              text=True).stdout
+        text = pdf_text(page.pdf(format="A4"), tmp_path)
         for control in ("Log out", "Skip to content", "Save revision", "Upload", "Submit for review", "Check an export",
                         "On this page", "Add contact", "Edit"):
             assert control not in text, f"{url} prints {control!r}"

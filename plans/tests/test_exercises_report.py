@@ -7,7 +7,6 @@ back with pdftotext.
 
 from __future__ import annotations
 
-import subprocess
 from io import StringIO
 
 import pytest
@@ -18,6 +17,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from bcp_site.tasks_support import run_db_worker
+from bcp_site.testing import pdf_text
 from plans.exercises import exercise_report_issue, exercise_results_record
 from plans.exports import render_exercise_report
 from plans.models import Audit, Exercise, IssuedFile, Process
@@ -49,13 +49,6 @@ def exercise(plan, owner, reviewer):
                             recoveries={payroll["id"]: (90, "The token was in a locked office")})
     raise_finding(exercise, actor=owner, description="Keep a second payroll token off site")
     return exercise
-
-
-def pdf_text(data: bytes, tmp_path) -> str:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
 
 
 def body(response) -> bytes:

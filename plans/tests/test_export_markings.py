@@ -9,33 +9,18 @@ still verifies; the superseded copy is a new file.
 from __future__ import annotations
 
 import io
-import re
-import subprocess
 
 import docx
 import pytest
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from bcp_site.testing import make_plan, make_template
+from bcp_site.testing import make_plan, make_template, pdf_pages
 from plans.exports import export_context, export_find, render_docx, render_pdf, sha256_bytes, version_export_store
 from plans.models import IssuedFile, Plan
 from plans.services import plan_prepare_edit, version_create
 
 Marking = IssuedFile.Marking
-
-
-def page_texts(data: bytes, tmp_path) -> list[str]:
-    """The text of each page of a PDF (pdftotext, one page at a time)."""
-    path = tmp_path / f"{sha256_bytes(data)[:12]}.pdf"
-    path.write_bytes(data)
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
-    return [
-        subprocess.run(["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(path), "-"],
-                       capture_output=True, check=True, text=True).stdout
-        for n in range(1, pages + 1)
-    ]
 
 
 def approve(plan, owner, reviewer, capture) -> None:
@@ -68,7 +53,7 @@ def assert_marked(pages: list[str], mark: str) -> None:
 
 
 def test_a_draft_says_draft_on_every_page_and_is_not_a_controlled_copy(plan, tmp_path):
-    pages = page_texts(render_pdf(plan.current_version), tmp_path)
+    pages = pdf_pages(render_pdf(plan.current_version), tmp_path)
     assert_marked(pages, "DRAFT")
     assert "Draft: this version has not been approved" in pages[0]
     assert all("SUPERSEDED" not in text for text in pages)
@@ -81,7 +66,7 @@ def test_approved_then_superseded_files_are_marked_on_every_page_and_the_approve
     v1 = plan.approved_version
     approved = IssuedFile.objects.get(version=v1, kind=IssuedFile.Kind.PLAN_PDF, marking=Marking.APPROVED)
     approved_bytes = read(approved)
-    approved_pages = page_texts(approved_bytes, tmp_path)
+    approved_pages = pdf_pages(approved_bytes, tmp_path)
     assert len(approved_pages) > 3
     for number, text in enumerate(approved_pages, start=1):
         assert "controlled copy" in text.lower(), f"page {number} of the approved file is not marked"
@@ -92,7 +77,7 @@ def test_approved_then_superseded_files_are_marked_on_every_page_and_the_approve
     assert plan.approved_version.version_number == 2
 
     superseded_bytes, superseded_digest = version_export_store(version=v1, kind="pdf")
-    pages = page_texts(superseded_bytes, tmp_path)
+    pages = pdf_pages(superseded_bytes, tmp_path)
     assert_marked(pages, "SUPERSEDED")
     assert "Superseded: a later version of this plan has been approved" in pages[0]
     assert all("DRAFT" not in text for text in pages)
@@ -163,7 +148,7 @@ def gappy_plan(org, owner):
 
 
 def test_empty_sections_take_a_line_not_a_page_in_the_pdf(gappy_plan, tmp_path):
-    pages = page_texts(render_pdf(gappy_plan), tmp_path)
+    pages = pdf_pages(render_pdf(gappy_plan), tmp_path)
     [overview] = [text for text in pages if "Keep the depot running." in text]
     # Both empty sections follow the overview on its page, one line each.
     assert "Key suppliers" in overview and "Exercise programme" in overview
@@ -192,5 +177,5 @@ def test_empty_sections_take_a_line_in_the_docx(gappy_plan):
 def test_a_title_with_quotes_and_markup_shows_as_written_in_the_page_header(org, owner, tmp_path):
     title = 'Site "B" \\ </style><p>Depot'
     plan = make_plan(org, owner, title=title)
-    pages = page_texts(render_pdf(plan.current_version), tmp_path)
+    pages = pdf_pages(render_pdf(plan.current_version), tmp_path)
     assert f"{title} · version 1" in pages[1]

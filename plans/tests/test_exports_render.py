@@ -1,6 +1,7 @@
 """PDF and DOCX exports read back by real readers; same version, same bytes; old versions as they were."""
 
 import io
+import re
 import shutil
 import subprocess
 import zipfile
@@ -11,7 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from bcp_site.testing import make_plan, make_template, make_user
+from bcp_site.testing import make_plan, make_template, make_user, pdf_pages, pdf_text
 from plans.exports import (
     export_context,
     export_find,
@@ -46,13 +47,6 @@ TABLE_SCHEMA = {
         },
     ]
 }
-
-
-def pdf_text(data: bytes, tmp_path) -> str:
-    path = tmp_path / "export.pdf"
-    path.write_bytes(data)
-    result = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True)
-    return result.stdout
 
 
 @pytest.fixture
@@ -116,6 +110,56 @@ def test_pdf_shows_cover_sections_tables_contacts_processes_risks_and_history(fi
     assert "Filled in" in text and "Created from template" in text
     assert "Warehouse continuity · version 2" in text
     assert "Page 1 of" in text
+
+
+def test_contents_lead_each_chapter_to_the_page_it_starts_on(filled_plan, tmp_path):
+    pages = pdf_pages(render_pdf(filled_plan.current_version), tmp_path)
+    entry = re.compile(r"^\s*(\S.*?)\s*\.[. ]{3,}\s*(\d+)\s*$")  # "Contacts ........ 4"
+    contents = dict(match.groups() for line in pages[1].splitlines() if (match := entry.match(line)))
+    assert list(contents) == ["Plan overview", "Key suppliers", "Contacts", "Critical processes", "Resources",
+                              "Risk register", "Revision history"]
+    for title, page in contents.items():
+        headings = [line.strip() for line in pages[int(page) - 1].splitlines()]
+        assert title in headings, f"{title} is not on page {page}"
+
+
+def test_a_long_title_in_the_page_header_stays_clear_of_the_marking(org, owner, tmp_path):
+    title = " ".join(["Warehouse"] * 25)[:255]  # the longest title a plan can have
+    plan = make_plan(org, owner, title=title, ready=False)
+    version = version_create(plan=plan, actor=owner, note="Long title")
+    path = tmp_path / "long.pdf"
+    path.write_bytes(render_pdf(version))
+    page_two = subprocess.run(["pdftotext", "-bbox", "-f", "2", "-l", "2", str(path), "-"],
+                              capture_output=True, check=True, text=True).stdout
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+                       page_two)
+    header = [(float(x0), float(x1), word) for x0, x1, y_max, word in words
+              if float(y_max) < 22 * 72 / 25.4]  # in the top margin
+    stamp = next(x0 for x0, _x1, word in header if word == "DRAFT")
+    title_words = [x1 for _x0, x1, word in header if word == "Warehouse"]
+    assert len(title_words) >= 10  # the title wraps in the header instead of being cut
+    assert max(title_words) < stamp
+
+
+def test_the_lighter_user_agent_stylesheet_changes_nothing_in_the_file(filled_plan):
+    """PDFs are laid out with WeasyPrint's own user-agent stylesheet minus its rules for bare
+    pseudo-elements (plans.exports.render._print_html_class): the file must be the same bytes."""
+    import weasyprint
+    from django.template.loader import render_to_string
+
+    from plans.exports import render as exports
+
+    html = render_to_string("plans/print/version.html",
+                            exports.print_context(export_context(filled_plan.current_version)))
+
+    def pdf(html_class) -> bytes:
+        source = html_class(string=html, base_url=exports.FONTS_DIR.as_uri() + "/",
+                            url_fetcher=exports._fonts_only_fetcher())
+        return source.render().write_pdf(pdf_identifier=b"same")
+
+    lighter = exports._print_html_class()
+    assert lighter is not weasyprint.HTML  # the lighter stylesheet is in use with this WeasyPrint
+    assert pdf(lighter) == pdf(weasyprint.HTML)
 
 
 def test_pdf_cover_names_approval_date_and_approvers(filled_plan, reviewer, reviewer2, tmp_path):

@@ -3,7 +3,6 @@ post-incident report: rendered by a worker, issued once, verifiable by the page 
 
 from __future__ import annotations
 
-import subprocess
 from io import StringIO
 
 import pytest
@@ -14,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bcp_site.tasks_support import run_db_worker
-from bcp_site.testing import make_user
+from bcp_site.testing import make_user, pdf_text
 from plans.findings import incident_finding_raise
 from plans.incidents import (
     incident_close,
@@ -42,13 +41,6 @@ def _no_exports(monkeypatch):
 def crisis(org, owner, reviewer):
     plan = approved_crisis_plan(org, owner, reviewer)
     return plan, declared(org, owner, plans=[plan])
-
-
-def pdf_text(data: bytes, tmp_path) -> str:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
 
 
 def body(response) -> bytes:

@@ -21,7 +21,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from bcp_site.tasks_support import run_db_worker
-from bcp_site.testing import make_plan
+from bcp_site.testing import make_plan, pdf_text
 from plans.exports import export_context, export_find, render_docx, render_pdf, sha256_bytes, version_export_store
 from plans.models import IssuedFile
 
@@ -32,12 +32,6 @@ Marking = IssuedFile.Marking
 
 def body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
-
-
-def pdf_text(data: bytes, tmp_path) -> str:
-    path = tmp_path / "issued.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True).stdout
 
 
 def approve(plan, owner, reviewer, capture):

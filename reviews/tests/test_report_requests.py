@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from bcp_site.testing import make_plan, make_user
+from bcp_site.testing import make_plan, make_user, pdf_text
 from plans.exports import export_find
 from plans.models import Audit, IssuedFile
 from reviews import services
@@ -35,12 +35,6 @@ def approved(org, owner, reviewer, template, django_capture_on_commit_callbacks)
     plan.refresh_from_db()
     Ack.objects.create(plan=plan, user=owner, ack_at_utc=timezone.now(), ack_version_number=1)
     return plan
-
-
-def _pdf_text(data: bytes, tmp_path) -> str:
-    path = tmp_path / "file.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def _download(client, url) -> bytes:
@@ -75,7 +69,7 @@ def test_a_kpi_report_is_prepared_in_the_background_and_issued_as_a_verifiable_f
     assert report.issued_file.sha256 in ready
 
     data = _download(client, reverse("kpi:report_download", args=[report.pk]))
-    text = _pdf_text(data, tmp_path)
+    text = pdf_text(data, tmp_path)
     assert "Business continuity KPIs" in text and "Plans drifting" in text
     assert "Plans approved" in text and "Warehouse plan" in text and "Open findings and actions" in text
     match = export_find(digest=report.issued_file.sha256, organisation=org)
