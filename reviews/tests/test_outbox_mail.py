@@ -172,8 +172,7 @@ def test_review_mail_rolls_back_with_the_change(plan, owner, reviewer, sink):
     assert sink.count() == 0
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_ack_notices_move_to_the_outbox_as_sent_mail():
+def test_ack_notices_move_to_the_outbox_as_sent_mail(empty_database):
     executor = MigrationExecutor(connection)
     before = [("reviews", "0003_bcp_admin_user_permissions"), ("plans", "0009_notification")]
     after = [("reviews", "0004_ack_notice_to_outbox")]
@@ -208,5 +207,3 @@ def test_ack_notices_move_to_the_outbox_as_sent_mail():
     ]
     assert "bc_ack_notice" not in connection.introspection.table_names()
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest schema for the next tests

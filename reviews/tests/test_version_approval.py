@@ -125,8 +125,7 @@ def test_plans_reads_approvals_without_importing_reviews(module):
     assert not {m for m in _imported_modules(path) if m.split(".")[0] == "reviews"}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_migration_fills_the_approvals_made_before_it():
+def test_migration_fills_the_approvals_made_before_it(empty_database):
     executor = MigrationExecutor(connection)
     # reviews as it was then: its later migrations need later plans migrations (0005 needs the outbox).
     reviews_then = [("reviews", "0003_bcp_admin_user_permissions")]
@@ -177,5 +176,3 @@ def test_migration_fills_the_approvals_made_before_it():
         4: (t0 + 8 * hour, None),
     }
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest schema for the next tests
