@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Set BCP_TEST_DATABASE_URL=mysql://user:pass@127.0.0.1:3306/name to test on MariaDB/MySQL.
 BCP_TEST_DATABASE_URL ?=
+# Test processes side by side (pytest-xdist; each has its own test database): one per CPU.
+# TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= auto
 NEEDS_MYSQL := $(findstring mysql://,$(DATABASE_URL)$(BCP_TEST_DATABASE_URL))
 # What the operating system must provide (WeasyPrint's libraries and a font; for `make test` also
 # pdftotext and Chromium; for MySQL mysqlclient's build headers). Checked in milliseconds on every
@@ -50,7 +53,7 @@ run: install
 	$(RUN_ENV) $(PY) -m bcp_site.devrun $(HOST):$(PORT)  # the web server and one task worker; Ctrl-C stops both
 
 test: install-dev
-	BCP_TEST_DATABASE_URL="$(BCP_TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS)
+	BCP_TEST_DATABASE_URL="$(BCP_TEST_DATABASE_URL)" $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -187,3 +187,20 @@ def pdf_text(data: bytes, tmp_path) -> str:
 def pdf_pages(data: bytes, tmp_path) -> list[str]:
     """The text of each page of a PDF, in order."""
     return pdf_text(data, tmp_path).split("\f")[:-1]
+
+
+def docx_to_pdf(data: bytes, tmp_path) -> bytes:
+    """A DOCX laid out by LibreOffice (`soffice`), as the PDF it prints.
+
+    Each call has a LibreOffice profile of its own under `tmp_path`: with the shared one, a second
+    `soffice` (another test at the same time, or an office the developer has open) hands the file
+    to the first and returns before it is converted.
+    """
+    source = tmp_path / "document.docx"
+    source.write_bytes(data)
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation={(tmp_path / 'libreoffice-profile').as_uri()}", "--headless",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )
+    return (tmp_path / "document.pdf").read_bytes()

@@ -16,7 +16,7 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from bcp_site.testing import make_plan, make_template
+from bcp_site.testing import docx_to_pdf, make_plan, make_template
 from plans.exports import export_context, render_docx
 from plans.exports.render_layout import WORD_LIMIT, text_units
 from plans.exports.render_word import RATING_FILLS
@@ -141,15 +141,8 @@ def test_risk_ratings_and_the_heat_map_are_coloured_by_rating(awkward_plan):
 @pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_breaks_no_word_of_up_to_20_characters_in_a_table(awkward_plan, tmp_path):
     data = render_docx(awkward_plan)
-    source = tmp_path / "plan.docx"
-    source.write_bytes(data)
-    subprocess.run(
-        ["soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
-        check=True, capture_output=True, timeout=180,
-    )
-    text = subprocess.run(["pdftotext", "-raw", str(tmp_path / "plan.pdf"), "-"],
-                          capture_output=True, check=True, text=True).stdout
+    pdf = docx_to_pdf(data, tmp_path)
+    text = subprocess.run(["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     laid_out = set(text.split())
     _document, tables = tables_of(data)
     words = {word for table in tables for row in table.rows for cell in row.cells for word in cell.text.split()
