@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import subprocess
+import zipfile
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -204,3 +206,23 @@ def docx_to_pdf(data: bytes, tmp_path) -> bytes:
         check=True, capture_output=True, timeout=180,
     )
     return (tmp_path / "document.pdf").read_bytes()
+
+
+def zip_bytes(members: dict, *, compression: int = zipfile.ZIP_DEFLATED, mimetype: str | None = None) -> bytes:
+    """A ZIP archive of `members` (name: str or bytes), `mimetype` first and stored when given (as
+    OpenDocument files begin).
+
+    Every entry has the same fixed date, so the same members give the same bytes: test cases
+    built from them at collection time get the same ids in every test process (pytest-xdist
+    refuses to run when the processes collected different ids).
+    """
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        if mimetype is not None:
+            archive.writestr(zipfile.ZipInfo("mimetype", ZIP_DATE), mimetype, compress_type=zipfile.ZIP_STORED)
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, ZIP_DATE), data, compress_type=compression)
+    return buffer.getvalue()
+
+
+ZIP_DATE = (2024, 1, 1, 0, 0, 0)

@@ -13,7 +13,6 @@ traceback. `unchanged()` compares every table's rows before and after.
 from __future__ import annotations
 
 import html as html_lib
-import io
 import json
 import re
 import uuid
@@ -37,7 +36,7 @@ from bcp_site.limits import (
     JSONInputError,
     json_loads,
 )
-from bcp_site.testing import make_plan, make_template, make_user
+from bcp_site.testing import make_plan, make_template, make_user, zip_bytes
 from plans.models import Contact, Process
 from templates_app.schema import (
     TemplateSchemaError,
@@ -568,14 +567,6 @@ def test_import_changes_command_names_the_file_and_field_and_exits_non_zero(tmp_
                 call_command("import_changes", str(tmp_path), "--plan", bad, stdout=StringIO(), stderr=StringIO())
 
 
-def zip_bytes(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
 def damaged_zips() -> list[tuple[bytes, str]]:
     """(zip bytes, the member the error must name): corrupted data, truncated, unknown compression."""
     name, raw = change_file(summary="x" * 2000)
@@ -584,14 +575,14 @@ def damaged_zips() -> list[tuple[bytes, str]]:
     corrupted = bytearray(good)
     for offset in range(data_at + 2, data_at + 40):
         corrupted[offset] ^= 0xFF  # -> zlib.error or a CRC mismatch while reading
-    stored = bytearray(zip_bytes({name: raw}, zipfile.ZIP_STORED))
+    stored = bytearray(zip_bytes({name: raw}, compression=zipfile.ZIP_STORED))
     stored[stored.index(b"PK\x03\x04") + 8] = 99  # compression method 99 in the local header
     central = stored.index(b"PK\x01\x02")
     stored[central + 10] = 99  # ... and in the central directory: NotImplementedError
-    bz = bytearray(zip_bytes({name: raw}, zipfile.ZIP_BZIP2))
+    bz = bytearray(zip_bytes({name: raw}, compression=zipfile.ZIP_BZIP2))
     bz_data = bz.index(b"PK\x03\x04") + 30 + len(name)
     bz[bz_data + 4: bz_data + 20] = b"\x00" * 16  # -> OSError from bz2
-    lz = bytearray(zip_bytes({name: raw}, zipfile.ZIP_LZMA))
+    lz = bytearray(zip_bytes({name: raw}, compression=zipfile.ZIP_LZMA))
     lz_data = lz.index(b"PK\x03\x04") + 30 + len(name)
     lz[lz_data + 4: lz_data + 30] = b"\xff" * 26  # -> lzma.LZMAError
     truncated = good[: data_at + 10] + good[data_at + 10 + 1:]  # one byte missing: EOFError or CRC

@@ -1,7 +1,6 @@
 """Attachments: checked uploads, hash-verified downloads, deletion and file clean-up."""
 
 import hashlib
-import io
 import zipfile
 
 import pytest
@@ -9,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from bcp_site.testing import zip_bytes
 from plans.attachments import attachment_upload, plan_delete, sanitize_filename
 from plans.exports import version_export_store
 from plans.models import Attachment, Audit, IssuedFile, Membership, Plan
@@ -20,19 +20,12 @@ EXE_BYTES = b"MZ\x90\x00" + b"\x00" * 64
 
 
 def ooxml(main_folder="word/") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr(f"{main_folder}document.xml", "<doc/>")
-    return buffer.getvalue()
+    return zip_bytes({"[Content_Types].xml": "<Types/>", f"{main_folder}document.xml": "<doc/>"},
+                     compression=zipfile.ZIP_STORED)
 
 
 def odf(mimetype="application/vnd.oasis.opendocument.text") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("mimetype", mimetype)
-        archive.writestr("content.xml", "<office/>")
-    return buffer.getvalue()
+    return zip_bytes({"content.xml": "<office/>"}, compression=zipfile.ZIP_STORED, mimetype=mimetype)
 
 
 def upload_url(plan):

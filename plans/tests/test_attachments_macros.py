@@ -5,13 +5,12 @@ Every test file is built here: zips for OOXML and OpenDocument, a minimal OLE co
 and a PDF, PNG or JPEG with a zip appended or inserted.
 """
 
-import io
 import struct
-import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from bcp_site.testing import zip_bytes
 from plans.attachments import attachment_upload
 from plans.models import Attachment
 from plans.services import ServiceError
@@ -24,16 +23,6 @@ JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 40
 WORD_PARTS = {"[Content_Types].xml": "<Types/>", "word/document.xml": "<doc/>"}
 ODF_TEXT = "application/vnd.oasis.opendocument.text"
 MACROS = "contains macros"
-
-
-def zip_bytes(members: dict, *, mimetype: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        if mimetype is not None:
-            archive.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def ooxml(folder="word/", **extra) -> bytes:
