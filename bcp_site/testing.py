@@ -208,6 +208,9 @@ def docx_to_pdf(data: bytes, tmp_path) -> bytes:
     return (tmp_path / "document.pdf").read_bytes()
 
 
+ZIP_DATE = (2024, 1, 1, 0, 0, 0)  # every entry of zip_bytes's archives
+
+
 def zip_bytes(members: dict, *, compression: int = zipfile.ZIP_DEFLATED, mimetype: str | None = None) -> bytes:
     """A ZIP archive of `members` (name: str or bytes), `mimetype` first and stored when given (as
     OpenDocument files begin).
@@ -223,6 +226,3 @@ def zip_bytes(members: dict, *, compression: int = zipfile.ZIP_DEFLATED, mimetyp
         for name, data in members.items():
             archive.writestr(zipfile.ZipInfo(name, ZIP_DATE), data, compress_type=compression)
     return buffer.getvalue()
-
-
-ZIP_DATE = (2024, 1, 1, 0, 0, 0)
