@@ -270,4 +270,5 @@ class PlanDistributionAdmin(OrgScopedAdmin):
             self.delete_model(request, row)
 
 
-from . import kpi_admin  # noqa: E402, F401 - KPI snapshots, read-only
+# Read-only admins of their own modules: KPI snapshots and report requests.
+from . import kpi_admin, report_admin  # noqa: E402, F401

@@ -302,3 +302,9 @@ class ReportRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        """The request's page: what has become of it, the file to download, or try again."""
+        if self.kind == ReportKind.KPI_REPORT:
+            return reverse("kpi:report", args=[self.pk])
+        return reverse("evidence:pack", args=[self.plan_id, self.pk])

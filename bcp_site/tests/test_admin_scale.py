@@ -234,6 +234,21 @@ def _kpis(world, n):
     )
 
 
+def _report_requests(world, n):
+    from reviews.models import ReportRequest
+
+    today, now = timezone.localdate(), timezone.now()
+    ReportRequest.objects.bulk_create(
+        ReportRequest(kind=ReportRequest.Kind.KPI_REPORT, org=world.org, period_from=today, period_to=today,
+                      as_of_utc=now, requested_by_user=world.owner, requested_at_utc=now, error="x" * (i % 2))
+        if i % 2 else
+        ReportRequest(kind=ReportRequest.Kind.EVIDENCE_PACK, org=world.org, plan=world.plan,
+                      version=world.plan.current_version, as_of_utc=now, requested_by_user=world.owner,
+                      requested_at_utc=now)
+        for i in range(n)
+    )
+
+
 def _reviews(world, n):
     now = timezone.now()
     Review.objects.bulk_create(
@@ -286,6 +301,7 @@ BUILDERS = {
         for _ in range(n)),
     "reviews.Review": _reviews,
     "reviews.Kpi": _kpis,
+    "reviews.ReportRequest": _report_requests,
     "reviews.Ack": lambda w, n: Ack.objects.bulk_create(
         Ack(plan=w.plan, user=w.owner, ack_at_utc=timezone.now(), ack_version_number=next(_seq)) for _ in range(n)),
     "reviews.PlanDistribution": lambda w, n: PlanDistribution.objects.bulk_create(

@@ -170,3 +170,32 @@ def test_each_pack_request_is_a_new_issued_file_that_verifies(
     client.force_login(outsider)  # another organisation: no such plan
     assert client.get(reverse("evidence:pack", args=[approved.pk, report.pk])).status_code == 404
     assert client.get(reverse("evidence:pack_download", args=[approved.pk, report.pk])).status_code == 404
+
+
+def test_bcp_admins_and_auditors_list_their_organisations_requests_in_the_admin(
+    client, org, other_org, owner, bcp_admin, reviewer
+):
+    today, now = timezone.localdate(), timezone.now()
+    plan = make_plan(org, owner, title="Warehouse plan")
+    auditor = make_user(org, username="auditor", groups=["BCP Auditor"], is_staff=True)
+
+    def asked(organisation, **fields):
+        return ReportRequest.objects.create(org=organisation, as_of_utc=now, requested_at_utc=now,
+                                            requested_by_user=owner, **fields)
+
+    failed = asked(org, kind=ReportRequest.Kind.KPI_REPORT, period_from=today, period_to=today,
+                   error="The period has no snapshots.")
+    pending = asked(org, kind=ReportRequest.Kind.EVIDENCE_PACK, plan=plan, version=plan.current_version)
+    asked(other_org, kind=ReportRequest.Kind.KPI_REPORT, period_from=today, period_to=today, error="Not yours.")
+    changelist = reverse("admin:reviews_reportrequest_changelist")
+    for person in (bcp_admin, auditor):
+        client.force_login(person)
+        page = client.get(changelist).content.decode()
+        assert "Failed: The period has no snapshots." in page and "Being prepared" in page
+        assert f"Warehouse plan, version {plan.current_version.version_number}" in page
+        assert f'href="{reverse("kpi:report", args=[failed.pk])}"' in page  # each leads to its own page
+        assert f'href="{reverse("evidence:pack", args=[plan.pk, pending.pk])}"' in page
+        assert "Not yours." not in page
+        assert "Add report request" not in page
+    client.force_login(reviewer)  # in the admin, but not for these
+    assert client.get(changelist).status_code == 403
